@@ -1,0 +1,56 @@
+# BranchFlow — two commands: `make run` and `make test`. See README.md.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo $$p && break; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DJANGO_SETTINGS_MODULE ?= config.settings
+
+.PHONY: run test install migrate seed lint format check messages clean
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "BranchFlow needs Python 3.11 or newer"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+var:
+	mkdir -p var/celery/queue var/celery/processed var/cache var/sms
+
+migrate: install var
+	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
+
+# Web on http://127.0.0.1:8000 plus a Celery worker and beat; Ctrl-C stops all three (honcho).
+run: seed
+	DJANGO_DEBUG=1 $(BIN)/honcho -f Procfile.dev start
+
+test: install var
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run --settings=config.test_settings
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Production settings must pass Django's deployment checklist.
+check: install
+	DJANGO_SECRET_KEY=check-only-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
+	DJANGO_ALLOWED_HOSTS=branch.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+messages: install
+	$(BIN)/python manage.py makemessages -l zh_Hans -l zh_Hant -l en --ignore=.venv --ignore=var
+	$(BIN)/python manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf var

@@ -1,0 +1,105 @@
+"""Create (or bring up to date) the demo branch, its services, counters and staff.
+
+Idempotent: running it again changes nothing that is already right and duplicates nothing.
+"""
+
+from datetime import time
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Branch, Membership, Role
+from queueing.models import Counter, CounterSkill, Service
+
+DEMO_PASSWORD = "branchflow-demo"  # noqa: S105 - printed for the demo; not for production
+
+# code, Chinese, English, prefix, target wait (min), standard handling (min), divertible
+SERVICES = [
+    ("cash", "现金存取", "Cash deposit / withdrawal", "A", 10, 5, True),
+    ("transfer", "转账汇款", "Transfer / remittance", "B", 15, 7, True),
+    ("account", "开户", "Account opening", "C", 20, 15, False),
+    ("card", "银行卡业务", "Card services", "D", 15, 8, False),
+    ("loan", "个人贷款", "Loans", "E", 20, 25, False),
+    ("wealth", "理财业务", "Wealth management", "F", 15, 20, False),
+    ("enquiry", "咨询", "Enquiry", "G", 10, 4, False),
+    ("corporate", "对公业务", "Corporate banking", "H", 20, 18, False),
+]
+
+# counter number -> services it serves, in priority order
+COUNTERS = {
+    1: ["cash", "transfer", "enquiry"],
+    2: ["cash", "transfer", "card"],
+    3: ["account", "card", "cash"],
+    4: ["transfer", "cash", "account"],
+    5: ["loan", "wealth", "enquiry"],
+    6: ["corporate", "transfer", "account"],
+}
+
+# user name, full name, role, counter (tellers sit at one)
+STAFF = [
+    ("lobby", "大堂经理 王芳", Role.LOBBY_MANAGER),
+    ("teller1", "柜员 李明", Role.TELLER),
+    ("teller2", "柜员 张伟", Role.TELLER),
+    ("teller3", "柜员 刘洋", Role.TELLER),
+    ("head", "网点负责人 陈静", Role.BRANCH_HEAD),
+    ("admin", "网点管理员 赵磊", Role.ADMIN),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo branch with services, six counters and one user per role."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--code", default="demo", help="Branch code (default: demo).")
+
+    @transaction.atomic
+    def handle(self, *args, code: str, **options) -> None:
+        branch, _ = Branch.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": "BranchFlow 示范支行",
+                "name_en": "BranchFlow Demo Branch",
+                "time_zone": "Asia/Shanghai",
+                "opens_at": time(9, 0),
+                "closes_at": time(17, 0),
+            },
+        )
+        services = {}
+        for order, (svc_code, zh, en, prefix, target, standard, divertible) in enumerate(SERVICES):
+            services[svc_code], _ = Service.objects.update_or_create(
+                branch=branch,
+                code=svc_code,
+                defaults={
+                    "name_zh": zh,
+                    "name_en": en,
+                    "prefix": prefix,
+                    "target_wait_minutes": target,
+                    "standard_handle_minutes": standard,
+                    "divertible": divertible,
+                    "sort_order": order,
+                },
+            )
+        for number, skills in COUNTERS.items():
+            counter, _ = Counter.objects.get_or_create(branch=branch, number=number)
+            for rank, svc_code in enumerate(skills):
+                CounterSkill.objects.update_or_create(
+                    counter=counter, service=services[svc_code], defaults={"rank": rank}
+                )
+        User = get_user_model()
+        for username, full_name, role in STAFF:
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"first_name": full_name}
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                if role == Role.ADMIN:
+                    user.is_staff = user.is_superuser = True
+                user.save()
+            Membership.objects.get_or_create(user=user, branch=branch, role=role)
+
+        self.stdout.write(self.style.SUCCESS(f"Demo branch '{branch.code}' ready: {branch.name}"))
+        self.stdout.write(f"Password for every demo user: {DEMO_PASSWORD}")
+        for username, full_name, role in STAFF:
+            self.stdout.write(f"  {username:<10} {Role(role).label}  ({full_name})")
+        self.stdout.write(f"Display board: http://127.0.0.1:8000/queue/board/{branch.display_token}/")

@@ -1,0 +1,99 @@
+"""Branches and who works where, in which role.
+
+This app is the foundation every other app may import (like django.contrib.auth); among the
+domain apps, queueing imports none (docs/architecture.md).
+"""
+
+import secrets
+import zoneinfo
+from datetime import time
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+def new_display_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Branch(models.Model):
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_time_zone]
+    )
+    opens_at = models.TimeField(_("opens at"), default=time(9, 0))
+    closes_at = models.TimeField(_("closes at"), default=time(17, 0))
+    # Routing policy (docs/routing.md): how far priority customers may go ahead.
+    max_priority_bypass = models.PositiveSmallIntegerField(
+        _("max priority bypass (K)"),
+        default=3,
+        help_text=_("No regular customer is passed over by more than this many priority customers."),
+    )
+    aging_enabled = models.BooleanField(
+        _("age tickets past target wait to the front"), default=True
+    )
+    max_recalls = models.PositiveSmallIntegerField(
+        _("recalls before no-show"), default=2, validators=[MinValueValidator(0)]
+    )
+    self_service_threshold = models.DecimalField(
+        _("self-service threshold (CNY)"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("20000"),
+        help_text=_("Cash jobs up to this amount may be diverted to the self-service machines."),
+    )
+    # The lobby display authenticates with this token in its URL, not with a staff login.
+    display_token = models.CharField(
+        _("display board token"), max_length=64, unique=True, default=new_display_token
+    )
+
+    class Meta:
+        verbose_name = _("branch")
+        verbose_name_plural = _("branches")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Role(models.TextChoices):
+    LOBBY_MANAGER = "lobby_manager", _("Lobby manager")
+    TELLER = "teller", _("Teller")
+    BRANCH_HEAD = "branch_head", _("Branch head")
+    ADMIN = "admin", _("Branch administrator")
+
+
+class Membership(models.Model):
+    """A user's role at a branch; a user may hold several roles, and work at several branches."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("staff membership")
+        verbose_name_plural = _("staff memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "branch", "role"], name="uniq_membership_role")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.branch.code}: {self.get_role_display()}"

@@ -1,0 +1,101 @@
+"""Project-level pages: the role landing page, branch switch, and the health check."""
+
+import time
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_POST
+
+from accounts.access import SESSION_BRANCH_KEY, active_branch
+from accounts.models import Role
+from accounts.selectors import branches_for_user, roles_at_branch
+from accounts.tasks import HEARTBEAT_KEY
+
+# Where each role starts its day.
+ROLE_HOME = [
+    (Role.LOBBY_MANAGER, "reception:lobby"),
+    (Role.TELLER, "reception:counters"),
+    (Role.BRANCH_HEAD, "kpi:today"),
+    (Role.ADMIN, "kpi:today"),
+]
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    branch = active_branch(request)
+    if branch is None:
+        return render(request, "no_branch.html", status=403)
+    roles = roles_at_branch(user=request.user, branch=branch)
+    links = [(role, url) for role, url in ROLE_HOME if role in roles]
+    if len(links) == 1:
+        return redirect(links[0][1])
+    return render(request, "home.html", {"links": links, "branch": branch})
+
+
+@login_required
+@require_POST
+def switch_branch(request: HttpRequest) -> HttpResponse:
+    wanted = request.POST.get("branch")
+    if any(str(b.pk) == wanted for b in branches_for_user(user=request.user)):
+        request.session[SESSION_BRANCH_KEY] = int(wanted)
+    return redirect("home")
+
+
+def _check(fn) -> dict:
+    started = time.perf_counter()
+    try:
+        detail = fn()
+        return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1), **(detail or {})}
+    except Exception as exc:  # a health check reports failures, it does not raise them
+        return {"ok": False, "error": exc.__class__.__name__}
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _cache() -> None:
+    cache.set("healthz", "1", timeout=10)
+    if cache.get("healthz") != "1":
+        raise RuntimeError("cache read-back failed")
+
+
+def _broker() -> dict:
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    return {"transport": conn.transport_cls if isinstance(conn.transport_cls, str) else "ok"}
+
+
+def _celery() -> dict:
+    raw = cache.get(HEARTBEAT_KEY)
+    seen = parse_datetime(raw) if raw else None
+    if seen is None:
+        raise RuntimeError("no worker heartbeat yet")
+    age = (timezone.now() - seen).total_seconds()
+    if age > 120:
+        raise RuntimeError("worker heartbeat is stale")
+    return {"heartbeat_age_s": round(age)}
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database and cache must work (503 otherwise); broker and Celery are reported too."""
+    checks = {
+        "database": _check(_database),
+        "cache": _check(_cache),
+        "broker": _check(_broker),
+        "celery": _check(_celery),
+    }
+    healthy = checks["database"]["ok"] and checks["cache"]["ok"]
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", "debug": settings.DEBUG, "checks": checks},
+        status=200 if healthy else 503,
+    )

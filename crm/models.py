@@ -1,0 +1,78 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Branch
+
+from .personal_data import mask_id_number, mask_phone
+
+
+class Customer(models.Model):
+    """A bank customer, known across branches by mobile phone number."""
+
+    phone = models.CharField(_("mobile phone"), max_length=20, unique=True, null=True)
+    name = models.CharField(_("name"), max_length=60, blank=True)
+    id_number = models.CharField(_("ID number"), max_length=30, blank=True)
+    is_vip = models.BooleanField(_("VIP"), default=False)
+    sms_consent = models.BooleanField(_("agrees to service SMS"), default=False)
+    sms_consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_visit_at = models.DateTimeField(_("last visit"), null=True, blank=True)
+    # Set when the retention period has passed and personal data was erased.
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["-last_visit_at", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name or _('Customer')} {self.masked_phone}"
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone or "")
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+
+class Interaction(models.Model):
+    """Something that happened between the bank and a customer (a served visit, a note, …)."""
+
+    class Kind(models.TextChoices):
+        BRANCH_SERVICE = "branch_service", _("Served at a counter")
+        SELF_SERVICE = "self_service", _("Diverted to self-service")
+        NO_SHOW = "no_show", _("Left before being served")
+        NOTE = "note", _("Note")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="interactions")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    service_code = models.CharField(_("service"), max_length=30, blank=True)
+    summary = models.CharField(_("summary"), max_length=300, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=30, blank=True)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    occurred_at = models.DateTimeField(_("when"))
+    # Where it came from ("ticket:123"): makes recording idempotent when an event is replayed.
+    source = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source"], condition=~models.Q(source=""), name="uniq_interaction_source"
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "-occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d}"

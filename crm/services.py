@@ -1,0 +1,83 @@
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.errors import DomainError
+from accounts.models import Branch
+
+from .events import announce_interaction
+from .models import Customer, Interaction
+from .personal_data import is_valid_phone, normalise_phone
+
+
+class CustomerError(DomainError):
+    pass
+
+
+@transaction.atomic
+def customer_find_or_create(
+    *, phone: str, name: str = "", is_vip: bool | None = None, sms_consent: bool | None = None
+) -> tuple[Customer, bool]:
+    """Find the customer by mobile number, creating them if new. Returns (customer, created)."""
+    normalised = normalise_phone(phone)
+    if not is_valid_phone(normalised):
+        raise CustomerError(_("Enter a valid mobile phone number."), code="phone")
+    try:
+        with transaction.atomic():
+            customer, created = Customer.objects.get_or_create(phone=normalised)
+    except IntegrityError:  # registered at the same instant on another tablet
+        customer, created = Customer.objects.get(phone=normalised), False
+    changed = []
+    if name and name != customer.name:
+        customer.name = name
+        changed.append("name")
+    if is_vip is not None and is_vip != customer.is_vip:
+        customer.is_vip = is_vip
+        changed.append("is_vip")
+    if sms_consent is not None and sms_consent != customer.sms_consent:
+        customer.sms_consent = sms_consent
+        customer.sms_consent_at = timezone.now() if sms_consent else None
+        changed += ["sms_consent", "sms_consent_at"]
+    if changed:
+        customer.save(update_fields=changed)
+    return customer, created
+
+
+@transaction.atomic
+def interaction_record(
+    *,
+    customer: Customer,
+    branch: Branch,
+    kind: str,
+    occurred_at: datetime,
+    service_code: str = "",
+    summary: str = "",
+    outcome: str = "",
+    staff: AbstractBaseUser | None = None,
+    source: str = "",
+) -> Interaction:
+    """Record an interaction once; replaying the same `source` returns the existing one."""
+    if source:
+        existing = Interaction.objects.filter(source=source).first()
+        if existing is not None:
+            return existing
+    interaction = Interaction.objects.create(
+        customer=customer,
+        branch=branch,
+        kind=kind,
+        service_code=service_code,
+        summary=summary[:300],
+        outcome=outcome,
+        staff=staff,
+        occurred_at=occurred_at,
+        source=source,
+    )
+    if customer.last_visit_at is None or occurred_at > customer.last_visit_at:
+        Customer.objects.filter(pk=customer.pk).update(last_visit_at=occurred_at)
+    announce_interaction(
+        interaction_id=interaction.pk, customer_id=customer.pk, branch_id=branch.pk, kind=kind
+    )
+    return interaction

@@ -1,0 +1,1 @@
+"""REST API of this app (thin: serializers validate shape; services decide)."""

@@ -1,0 +1,223 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Branch
+
+from .routing import PriorityClass
+from .states import STATUS_LABELS, TicketAction, TicketStatus
+
+PRIORITY_LABELS = {
+    PriorityClass.TRANSFERRED: _("Transferred"),
+    PriorityClass.APPOINTMENT: _("Appointment"),
+    PriorityClass.CARE: _("Elderly / disabled / pregnant"),
+    PriorityClass.VIP: _("VIP"),
+    PriorityClass.REGULAR: _("Regular"),
+}
+
+
+class Service(models.Model):
+    """A business type offered at a branch, with its own queue (prefix letter) and targets."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="services")
+    code = models.SlugField(_("code"), max_length=30)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=60)
+    name_en = models.CharField(_("name (English)"), max_length=60)
+    prefix = models.CharField(
+        _("queue prefix"),
+        max_length=1,
+        validators=[RegexValidator(r"^[A-Z]$", _("One capital letter, A to Z."))],
+    )
+    target_wait_minutes = models.PositiveSmallIntegerField(_("target wait (minutes)"), default=15)
+    standard_handle_minutes = models.PositiveSmallIntegerField(
+        _("standard handling time (minutes)"), default=8, validators=[MinValueValidator(1)]
+    )
+    divertible = models.BooleanField(_("can be diverted to self-service"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        ordering = ["branch", "sort_order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "code"], name="uniq_service_code"),
+            models.UniqueConstraint(fields=["branch", "prefix"], name="uniq_service_prefix"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix} {self.display_name}"
+
+    @property
+    def display_name(self) -> str:
+        lang = translation.get_language() or "zh-hans"
+        return self.name_en if lang.startswith("en") else self.name_zh
+
+
+class Counter(models.Model):
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="counters")
+    number = models.PositiveSmallIntegerField(_("number"), validators=[MaxValueValidator(999)])
+    label = models.CharField(_("label"), max_length=60, blank=True)
+    is_open = models.BooleanField(_("open"), default=False)
+    is_paused = models.BooleanField(_("paused"), default=False)
+    services = models.ManyToManyField(
+        Service, through="CounterSkill", related_name="counters", verbose_name=_("services")
+    )
+    # Who is signed in at the counter right now (set when a teller opens it).
+    teller = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("teller"),
+    )
+
+    class Meta:
+        verbose_name = _("counter")
+        verbose_name_plural = _("counters")
+        ordering = ["branch", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "number"], name="uniq_counter_number")
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Counter %(number)s") % {"number": self.number})
+
+    @property
+    def accepts_calls(self) -> bool:
+        return self.is_open and not self.is_paused
+
+
+class CounterSkill(models.Model):
+    """A service a counter serves; rank 0 is its primary service."""
+
+    counter = models.ForeignKey(Counter, on_delete=models.CASCADE, related_name="skills")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="skills")
+    rank = models.PositiveSmallIntegerField(_("priority"), default=0)
+
+    class Meta:
+        verbose_name = _("counter skill")
+        verbose_name_plural = _("counter skills")
+        ordering = ["counter", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["counter", "service"], name="uniq_counter_skill")
+        ]
+
+
+class DailySequence(models.Model):
+    """The last number issued per branch, prefix and local day; its row lock serialises issuing."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+")
+    prefix = models.CharField(max_length=1)
+    business_date = models.DateField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["branch", "prefix", "business_date"], name="uniq_daily_sequence"
+            )
+        ]
+
+
+class Ticket(models.Model):
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="tickets")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="tickets")
+    business_date = models.DateField(_("business date"))
+    number = models.PositiveIntegerField(_("number"))
+    code = models.CharField(_("ticket"), max_length=8)
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=[(s.value, label) for s, label in STATUS_LABELS.items()],
+        default=TicketStatus.WAITING,
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"),
+        choices=[(p.value, label) for p, label in PRIORITY_LABELS.items()],
+        default=PriorityClass.REGULAR,
+    )
+    issued_at = models.DateTimeField(_("issued at"))
+    # The customer's first arrival in this visit: a transfer keeps it, so waits add up honestly.
+    arrived_at = models.DateTimeField(_("arrived at"))
+    called_at = models.DateTimeField(_("called at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    counter = models.ForeignKey(
+        Counter, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets"
+    )
+    teller = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="served_tickets",
+    )
+    target_counter = models.ForeignKey(
+        Counter,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Only this counter may call the ticket (a transfer to a named counter)."),
+    )
+    transferred_from = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="transferred_to"
+    )
+    recall_count = models.PositiveSmallIntegerField(_("recalls"), default=0)
+    bypass_count = models.PositiveSmallIntegerField(
+        _("passed over by priority customers"), default=0
+    )
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-issued_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["branch", "business_date", "code"], name="uniq_ticket_code_per_day"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["branch", "status", "service"], name="ticket_queue_idx"),
+            models.Index(fields=["branch", "business_date"], name="ticket_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def wait_seconds(self) -> float | None:
+        if self.called_at is None:
+            return None
+        return (self.called_at - self.arrived_at).total_seconds()
+
+    @property
+    def handle_seconds(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class TicketEvent(models.Model):
+    """Every transition, time-stamped and attributed: the audit trail and the KPI source."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=12, choices=[(a.value, a.value) for a in TicketAction])
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12)
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    counter = models.ForeignKey(
+        Counter, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["ticket", "at"])]

@@ -1,0 +1,173 @@
+"""Queue reads. The routing and ETA code is pure; these functions turn rows into its inputs."""
+
+from datetime import timedelta
+
+from django.db.models import Count, Min, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Branch
+from accounts.timeutil import branch_today
+
+from . import eta, routing
+from .models import Counter, CounterSkill, Service, Ticket
+from .states import ACTIVE_AT_COUNTER, TicketStatus
+
+
+def routing_policy(*, branch: Branch) -> routing.RoutingPolicy:
+    targets = {
+        code: timedelta(minutes=minutes)
+        for code, minutes in Service.objects.filter(branch=branch).values_list(
+            "code", "target_wait_minutes"
+        )
+    }
+    return routing.RoutingPolicy(
+        max_bypass=branch.max_priority_bypass,
+        aging_enabled=branch.aging_enabled,
+        target_waits=targets,
+    )
+
+
+def counter_skills(*, counter: Counter) -> routing.CounterSkills:
+    codes = list(
+        CounterSkill.objects.filter(counter=counter, service__is_active=True)
+        .order_by("rank", "pk")
+        .values_list("service__code", flat=True)
+    )
+    return routing.CounterSkills(counter_id=counter.pk, service_codes=codes)
+
+
+def _as_waiting(ticket: Ticket) -> routing.WaitingTicket:
+    return routing.WaitingTicket(
+        id=ticket.pk,
+        service_code=ticket.service.code,
+        priority=routing.PriorityClass(ticket.priority),
+        arrived_at=ticket.arrived_at,
+        bypass_count=ticket.bypass_count,
+        target_counter_id=ticket.target_counter_id,
+    )
+
+
+def waiting_tickets(*, branch: Branch) -> QuerySet[Ticket]:
+    return Ticket.objects.filter(branch=branch, status=TicketStatus.WAITING).select_related(
+        "service"
+    )
+
+
+def waiting_snapshot(*, branch: Branch, counter: Counter | None = None) -> list[routing.WaitingTicket]:
+    queryset = waiting_tickets(branch=branch)
+    if counter is not None:
+        queryset = queryset.filter(
+            Q(service__skills__counter=counter, target_counter__isnull=True)
+            | Q(target_counter=counter)
+        ).distinct()
+    return [_as_waiting(t) for t in queryset]
+
+
+def counter_current_ticket(*, counter: Counter) -> Ticket | None:
+    return (
+        Ticket.objects.filter(counter=counter, status__in=list(ACTIVE_AT_COUNTER))
+        .select_related("service")
+        .order_by("-called_at")
+        .first()
+    )
+
+
+def counters_for_branch(*, branch: Branch) -> QuerySet[Counter]:
+    return Counter.objects.filter(branch=branch).prefetch_related("skills__service")
+
+
+def services_for_branch(*, branch: Branch, active_only: bool = True) -> QuerySet[Service]:
+    queryset = Service.objects.filter(branch=branch)
+    return queryset.filter(is_active=True) if active_only else queryset
+
+
+def waiting_by_service(*, branch: Branch) -> list[dict]:
+    """Per active service: how many wait and since when (the longest wait)."""
+    rows = {
+        row["service"]: row
+        for row in Ticket.objects.filter(branch=branch, status=TicketStatus.WAITING)
+        .values("service")
+        .annotate(waiting=Count("pk"), oldest=Min("arrived_at"))
+    }
+    now = timezone.now()
+    result = []
+    for service in services_for_branch(branch=branch):
+        row = rows.get(service.pk)
+        oldest = row["oldest"] if row else None
+        result.append(
+            {
+                "service": service,
+                "waiting": row["waiting"] if row else 0,
+                "longest_wait_s": (now - oldest).total_seconds() if oldest else 0.0,
+            }
+        )
+    return result
+
+
+def tickets_for_branch(*, branch: Branch) -> QuerySet[Ticket]:
+    return Ticket.objects.filter(branch=branch).select_related("service", "counter", "teller")
+
+
+def recent_calls(*, branch: Branch, limit: int = 8) -> list[Ticket]:
+    today = branch_today(branch)
+    return list(
+        Ticket.objects.filter(branch=branch, business_date=today, called_at__isnull=False)
+        .select_related("service", "counter")
+        .order_by("-called_at")[:limit]
+    )
+
+
+def handling_stats(*, branch: Branch, sample: int = 30) -> eta.HandlingStats:
+    """Recent mean handling time per service, shrunk toward the standard when data is thin."""
+    means: dict[str, float] = {}
+    since = timezone.now() - timedelta(days=14)
+    for service in services_for_branch(branch=branch):
+        durations = [
+            (finished - started).total_seconds()
+            for started, finished in Ticket.objects.filter(
+                service=service,
+                status=TicketStatus.DONE,
+                finished_at__gte=since,
+                started_at__isnull=False,
+            )
+            .order_by("-finished_at")
+            .values_list("started_at", "finished_at")[:sample]
+        ]
+        means[service.code] = eta.handling_mean(durations, service.standard_handle_minutes * 60.0)
+    return eta.HandlingStats(mean_s=means)
+
+
+def counter_states(*, branch: Branch, stats: eta.HandlingStats) -> list[eta.CounterState]:
+    now = timezone.now()
+    states = []
+    for counter in counters_for_branch(branch=branch).filter(is_open=True, is_paused=False):
+        codes = [skill.service.code for skill in counter.skills.all() if skill.service.is_active]
+        current = counter_current_ticket(counter=counter)
+        busy = 0.0
+        if current is not None:
+            expected = stats.mean_s.get(current.service.code, 0.0)
+            began = current.started_at or current.called_at or now
+            # Someone over their expected time is probably nearly done, not done: keep a floor.
+            busy = max(expected - (now - began).total_seconds(), expected * 0.1)
+        states.append(eta.CounterState(counter_id=counter.pk, service_codes=codes, busy_until_estimate_s=busy))
+    return states
+
+
+def ticket_outlook(*, ticket: Ticket) -> dict:
+    """People ahead and estimated wait for a waiting ticket (the status page and printout)."""
+    if ticket.status != TicketStatus.WAITING:
+        return {"people_ahead": 0, "eta_s": 0.0}
+    branch = ticket.branch
+    snapshot = waiting_snapshot(branch=branch)
+    stats = handling_stats(branch=branch)
+    counters = counter_states(branch=branch, stats=stats)
+    now = timezone.now()
+    policy = routing_policy(branch=branch)
+    waits = eta.estimate_waits(snapshot, counters, stats, now, policy)
+    mine = waits.get(ticket.pk, float("inf"))
+    ahead = sum(
+        1
+        for t in snapshot
+        if t.id != ticket.pk and t.service_code == ticket.service.code and waits.get(t.id, float("inf")) < mine
+    )
+    return {"people_ahead": ahead, "eta_s": mine}

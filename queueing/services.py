@@ -1,0 +1,325 @@
+"""Queue use cases. Each runs in one transaction, locks what it changes, checks the state
+machine, records a TicketEvent and announces the change after commit (queueing.events)."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.errors import DomainError
+from accounts.models import Branch
+
+from . import routing
+from .events import announce
+from .models import Counter, DailySequence, Service, Ticket, TicketEvent
+from .selectors import counter_current_ticket, counter_skills, routing_policy, waiting_snapshot
+from .states import ACTIVE_AT_COUNTER, InvalidTransition, TicketAction, TicketStatus, next_status
+
+User = AbstractBaseUser
+
+
+class QueueError(DomainError):
+    pass
+
+
+def business_date_for(branch: Branch, at: datetime):
+    """The branch's local calendar day: numbering restarts at local midnight."""
+    return timezone.localtime(at, branch.tz).date()
+
+
+def _next_number(*, branch: Branch, prefix: str, business_date) -> int:
+    # get_or_create survives two tablets creating the day's row at once (unique constraint +
+    # retry inside a savepoint); the UPDATE then takes the row lock, so numbers never repeat.
+    sequence, _created = DailySequence.objects.get_or_create(
+        branch=branch, prefix=prefix, business_date=business_date
+    )
+    DailySequence.objects.filter(pk=sequence.pk).update(last_number=F("last_number") + 1)
+    return DailySequence.objects.values_list("last_number", flat=True).get(pk=sequence.pk)
+
+
+@transaction.atomic
+def ticket_issue(
+    *,
+    branch: Branch,
+    service: Service,
+    priority: routing.PriorityClass = routing.PriorityClass.REGULAR,
+    issued_by: User | None = None,
+    arrived_at: datetime | None = None,
+    target_counter: Counter | None = None,
+    transferred_from: Ticket | None = None,
+    note: str = "",
+) -> Ticket:
+    if service.branch_id != branch.pk:
+        raise QueueError(_("That service belongs to another branch."))
+    if not service.is_active:
+        raise QueueError(_("That service is not offered at the moment."))
+    if target_counter is not None and target_counter.branch_id != branch.pk:
+        raise QueueError(_("That counter belongs to another branch."))
+    now = timezone.now()
+    business_date = business_date_for(branch, now)
+    number = _next_number(branch=branch, prefix=service.prefix, business_date=business_date)
+    ticket = Ticket.objects.create(
+        branch=branch,
+        service=service,
+        business_date=business_date,
+        number=number,
+        code=f"{service.prefix}{number:03d}",
+        priority=priority,
+        issued_at=now,
+        arrived_at=arrived_at or now,
+        target_counter=target_counter,
+        transferred_from=transferred_from,
+    )
+    TicketEvent.objects.create(
+        ticket=ticket,
+        action=TicketAction.ISSUE,
+        to_status=TicketStatus.WAITING,
+        at=now,
+        by=issued_by,
+        note=note,
+    )
+    announce(ticket_id=ticket.pk, branch_id=branch.pk, action=TicketAction.ISSUE)
+    return ticket
+
+
+def _lock_counter(counter_id: int) -> Counter:
+    # of=("self",): lock only the counter, not the joined branch row every counter shares.
+    return Counter.objects.select_for_update(of=("self",)).select_related("branch").get(pk=counter_id)
+
+
+@transaction.atomic
+def ticket_call_next(*, counter: Counter, teller: User) -> Ticket | None:
+    """Call the next ticket for this counter, or None when nobody it serves is waiting.
+
+    Safe under concurrency: the counter row lock stops a double-click calling two customers;
+    between counters, the chosen ticket is claimed with SELECT ... FOR UPDATE SKIP LOCKED and its
+    status re-read, so two tellers never get the same customer and nobody is dropped: a teller
+    who loses a race just takes the next choice from the same snapshot.
+    """
+    counter = _lock_counter(counter.pk)
+    if not counter.accepts_calls:
+        raise QueueError(_("Open the counter (and end the pause) before calling."))
+    if counter_current_ticket(counter=counter) is not None:
+        raise QueueError(_("Finish, transfer or mark a no-show for the current customer first."))
+    now = timezone.now()
+    policy = routing_policy(branch=counter.branch)
+    skills = counter_skills(counter=counter)
+    snapshot = waiting_snapshot(branch=counter.branch, counter=counter)
+    taken: set[int] = set()
+    while True:
+        candidates = [t for t in snapshot if t.id not in taken]
+        chosen = routing.choose_next(candidates, skills, now, policy)
+        if chosen is None:
+            return None
+        ticket = (
+            Ticket.objects.select_for_update(skip_locked=True)
+            .filter(pk=chosen.id, status=TicketStatus.WAITING)
+            .first()
+        )
+        if ticket is None:  # another counter got there first
+            taken.add(chosen.id)
+            continue
+        break
+    passed_over = routing.bypassed_by(chosen, candidates, skills)
+    if passed_over:
+        Ticket.objects.filter(pk__in=passed_over, status=TicketStatus.WAITING).update(
+            bypass_count=F("bypass_count") + 1
+        )
+    _apply(ticket, TicketAction.CALL, by=teller, counter=counter, at=now)
+    return ticket
+
+
+def _check(ticket: Ticket, action: TicketAction) -> TicketStatus:
+    """The status `action` leads to, or a QueueError staff can read."""
+    try:
+        return next_status(ticket.status, action)
+    except InvalidTransition:
+        raise QueueError(
+            _("Ticket %(code)s cannot do that now: it is %(status)s.")
+            % {"code": ticket.code, "status": ticket.get_status_display()},
+            code="invalid_transition",
+        ) from None
+
+
+def _apply(
+    ticket: Ticket,
+    action: TicketAction,
+    *,
+    by: User | None,
+    counter: Counter | None = None,
+    at: datetime | None = None,
+    note: str = "",
+    extra_fields: Iterable[str] = (),
+    **announce_extra,
+) -> Ticket:
+    """Move a locked ticket through the state machine and record who did it, when."""
+    at = at or timezone.now()
+    from_status = ticket.status
+    ticket.status = _check(ticket, action)
+    fields = {"status", *extra_fields}
+    if action == TicketAction.CALL:
+        ticket.called_at, ticket.counter, ticket.teller = at, counter, by
+        fields |= {"called_at", "counter", "teller"}
+    elif action == TicketAction.RECALL:
+        ticket.recall_count += 1
+        fields.add("recall_count")
+    elif action == TicketAction.START:
+        ticket.started_at = at
+        fields.add("started_at")
+    elif action in (TicketAction.FINISH, TicketAction.TRANSFER, TicketAction.NO_SHOW):
+        ticket.finished_at = at
+        fields.add("finished_at")
+    elif action == TicketAction.CANCEL:
+        ticket.finished_at = at
+        fields.add("finished_at")
+    ticket.save(update_fields=sorted(fields))
+    TicketEvent.objects.create(
+        ticket=ticket,
+        action=action,
+        from_status=from_status,
+        to_status=ticket.status,
+        at=at,
+        by=by,
+        counter=counter or ticket.counter,
+        note=note[:200],
+    )
+    announce(ticket_id=ticket.pk, branch_id=ticket.branch_id, action=action, **announce_extra)
+    return ticket
+
+
+def _lock_ticket(ticket_id: int, *, branch: Branch | None = None) -> Ticket:
+    queryset = Ticket.objects.select_for_update(of=("self",)).select_related(
+        "branch", "service", "counter"
+    )
+    if branch is not None:
+        queryset = queryset.filter(branch=branch)
+    try:
+        return queryset.get(pk=ticket_id)
+    except Ticket.DoesNotExist:
+        raise QueueError(_("No such ticket."), code="not_found") from None
+
+
+@transaction.atomic
+def ticket_recall(*, ticket_id: int, by: User, branch: Branch | None = None) -> Ticket:
+    ticket = _lock_ticket(ticket_id, branch=branch)
+    if ticket.status == TicketStatus.CALLED and ticket.recall_count >= ticket.branch.max_recalls:
+        raise QueueError(
+            _("Already recalled %(n)s times: mark the customer as a no-show.")
+            % {"n": ticket.recall_count},
+            code="recall_limit",
+        )
+    return _apply(ticket, TicketAction.RECALL, by=by)
+
+
+@transaction.atomic
+def ticket_start(*, ticket_id: int, by: User, branch: Branch | None = None) -> Ticket:
+    return _apply(_lock_ticket(ticket_id, branch=branch), TicketAction.START, by=by)
+
+
+@transaction.atomic
+def ticket_finish(*, ticket_id: int, by: User, branch: Branch | None = None) -> Ticket:
+    return _apply(_lock_ticket(ticket_id, branch=branch), TicketAction.FINISH, by=by)
+
+
+@transaction.atomic
+def ticket_no_show(*, ticket_id: int, by: User, branch: Branch | None = None) -> Ticket:
+    return _apply(_lock_ticket(ticket_id, branch=branch), TicketAction.NO_SHOW, by=by)
+
+
+@transaction.atomic
+def ticket_cancel(
+    *, ticket_id: int, by: User | None, branch: Branch | None = None, note: str = ""
+) -> Ticket:
+    return _apply(_lock_ticket(ticket_id, branch=branch), TicketAction.CANCEL, by=by, note=note)
+
+
+@transaction.atomic
+def ticket_transfer(
+    *,
+    ticket_id: int,
+    by: User,
+    to_service: Service | None = None,
+    to_counter: Counter | None = None,
+    branch: Branch | None = None,
+    note: str = "",
+) -> Ticket:
+    """End this ticket and queue the same visit again, at the front, for another service or a
+    named counter. Returns the new ticket; it keeps the original arrival time."""
+    ticket = _lock_ticket(ticket_id, branch=branch)
+    if to_service is None and to_counter is None:
+        raise QueueError(_("Choose a service or a counter to transfer to."), code="no_target")
+    if to_counter is not None and to_counter.branch_id != ticket.branch_id:
+        raise QueueError(_("That counter belongs to another branch."))
+    if to_service is not None and to_service.branch_id != ticket.branch_id:
+        raise QueueError(_("That service belongs to another branch."))
+    if to_counter is not None and to_counter.pk == ticket.counter_id and to_service is None:
+        raise QueueError(_("The customer is already at this counter."), code="same_counter")
+    # Refuse before issuing the new ticket, so a refused transfer leaves nothing behind.
+    _check(ticket, TicketAction.TRANSFER)
+    new_ticket = ticket_issue(
+        branch=ticket.branch,
+        service=to_service or ticket.service,
+        priority=routing.PriorityClass.TRANSFERRED,
+        issued_by=by,
+        arrived_at=ticket.arrived_at,
+        target_counter=to_counter,
+        transferred_from=ticket,
+        note=note,
+    )
+    _apply(
+        ticket,
+        TicketAction.TRANSFER,
+        by=by,
+        note=note or new_ticket.code,
+        new_ticket_id=new_ticket.pk,
+    )
+    return new_ticket
+
+
+@transaction.atomic
+def counter_open(*, counter: Counter, teller: User) -> Counter:
+    counter = _lock_counter(counter.pk)
+    counter.is_open, counter.is_paused, counter.teller = True, False, teller
+    counter.save(update_fields=["is_open", "is_paused", "teller"])
+    return counter
+
+
+@transaction.atomic
+def counter_close(*, counter: Counter, teller: User) -> Counter:
+    counter = _lock_counter(counter.pk)
+    if counter_current_ticket(counter=counter) is not None:
+        raise QueueError(_("Finish or transfer the current customer before closing."))
+    counter.is_open, counter.is_paused, counter.teller = False, False, None
+    counter.save(update_fields=["is_open", "is_paused", "teller"])
+    return counter
+
+
+@transaction.atomic
+def counter_set_paused(*, counter: Counter, teller: User, paused: bool) -> Counter:
+    counter = _lock_counter(counter.pk)
+    if not counter.is_open:
+        raise QueueError(_("The counter is closed."))
+    counter.is_paused = paused
+    counter.save(update_fields=["is_paused"])
+    return counter
+
+
+__all__ = [
+    "ACTIVE_AT_COUNTER",
+    "QueueError",
+    "counter_close",
+    "counter_open",
+    "counter_set_paused",
+    "ticket_call_next",
+    "ticket_cancel",
+    "ticket_finish",
+    "ticket_issue",
+    "ticket_no_show",
+    "ticket_recall",
+    "ticket_start",
+    "ticket_transfer",
+]

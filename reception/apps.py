@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ReceptionConfig(AppConfig):
+    name = "reception"
+    verbose_name = _("Reception")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401

@@ -1,0 +1,171 @@
+"""Reception use cases: register a walk-in, and record what the teller did."""
+
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.errors import DomainError
+from accounts.models import Branch
+from crm.models import Interaction
+from crm.services import customer_find_or_create, interaction_record
+from queueing.models import Service, Ticket
+from queueing.services import ticket_finish, ticket_issue
+
+from .models import Visit
+from .triage import SpecialNeeds, may_divert, priority_for
+
+
+class ReceptionError(DomainError):
+    pass
+
+
+@transaction.atomic
+def visit_register(
+    *,
+    branch: Branch,
+    registered_by: AbstractBaseUser,
+    phone: str,
+    service: Service,
+    name: str = "",
+    amount: Decimal | None = None,
+    needs: SpecialNeeds = SpecialNeeds(),
+    divert: bool = False,
+    sms_consent: bool | None = None,
+    note: str = "",
+) -> Visit:
+    """Greet a customer: find or create them, then issue a ticket or send them to the machines."""
+    if service.branch_id != branch.pk:
+        raise ReceptionError(_("That service belongs to another branch."))
+    now = timezone.now()
+    customer, _created = customer_find_or_create(
+        phone=phone, name=name, is_vip=True if needs.vip else None, sms_consent=sms_consent
+    )
+    vip = needs.vip or customer.is_vip
+    if divert and not may_divert(
+        divertible=service.divertible, amount=amount, threshold=branch.self_service_threshold
+    ):
+        raise ReceptionError(
+            _("Only cash jobs up to ¥%(limit)s can go to the self-service machines.")
+            % {"limit": f"{branch.self_service_threshold:,.0f}"},
+            code="divert",
+        )
+    visit = Visit(
+        branch=branch,
+        customer=customer,
+        service=service,
+        amount=amount,
+        is_elderly=needs.elderly,
+        is_disabled=needs.disabled,
+        is_pregnant=needs.pregnant,
+        is_vip=vip,
+        appointment_at=needs.appointment_at,
+        note=note,
+        registered_by=registered_by,
+        registered_at=now,
+        route=Visit.Route.SELF_SERVICE if divert else Visit.Route.QUEUE,
+    )
+    if divert:
+        visit.save()
+        interaction_record(
+            customer=customer,
+            branch=branch,
+            kind=Interaction.Kind.SELF_SERVICE,
+            occurred_at=now,
+            service_code=service.code,
+            staff=registered_by,
+            source=f"visit:{visit.pk}",
+        )
+        return visit
+    priority = priority_for(
+        SpecialNeeds(
+            elderly=needs.elderly,
+            disabled=needs.disabled,
+            pregnant=needs.pregnant,
+            vip=vip,
+            appointment_at=needs.appointment_at,
+        ),
+        now,
+    )
+    visit.ticket = ticket_issue(
+        branch=branch, service=service, priority=priority, issued_by=registered_by
+    )
+    visit.save()
+    return visit
+
+
+@transaction.atomic
+def visit_complete_service(
+    *,
+    ticket: Ticket,
+    teller: AbstractBaseUser,
+    outcome: str,
+    identity_verified: bool,
+    documents_signed: bool = False,
+    funds_handed_over: bool = False,
+    error_note: str = "",
+) -> Visit | None:
+    """The teller finishes serving: record the control points and outcome, end the ticket."""
+    if outcome not in Visit.Outcome.values:
+        raise ReceptionError(_("Choose an outcome."), code="outcome")
+    if outcome == Visit.Outcome.COMPLETED and not identity_verified:
+        raise ReceptionError(
+            _("Verify the customer's identity before completing the service."), code="identity"
+        )
+    visit = Visit.objects.select_for_update().filter(ticket=ticket).first()
+    if visit is not None:
+        visit.outcome = outcome
+        visit.identity_verified = identity_verified
+        visit.documents_signed = documents_signed
+        visit.funds_handed_over = funds_handed_over
+        visit.error_note = error_note
+        visit.served_by = teller
+        visit.save(
+            update_fields=[
+                "outcome",
+                "identity_verified",
+                "documents_signed",
+                "funds_handed_over",
+                "error_note",
+                "served_by",
+            ]
+        )
+    ticket_finish(ticket_id=ticket.pk, by=teller, branch=ticket.branch)
+    return visit
+
+
+@transaction.atomic
+def visit_record_ticket_end(*, ticket_id: int) -> Interaction | None:
+    """After a ticket ends (done or no-show), write the visit into the customer's CRM history."""
+    visit = (
+        Visit.objects.select_related("ticket", "customer", "branch", "service")
+        .filter(ticket_id=ticket_id)
+        .first()
+    )
+    if visit is None or visit.ticket is None:
+        return None
+    ticket = visit.ticket
+    if ticket.status == "done":
+        kind, outcome = Interaction.Kind.BRANCH_SERVICE, visit.outcome or Visit.Outcome.COMPLETED
+    elif ticket.status == "no_show":
+        kind, outcome = Interaction.Kind.NO_SHOW, ""
+    else:
+        return None
+    return interaction_record(
+        customer=visit.customer,
+        branch=visit.branch,
+        kind=kind,
+        occurred_at=ticket.finished_at or timezone.now(),
+        service_code=ticket.service.code if ticket.service_id else visit.service.code,
+        summary=visit.error_note,
+        outcome=outcome,
+        staff=ticket.teller,
+        source=f"ticket:{ticket.pk}",
+    )
+
+
+@transaction.atomic
+def visit_follow_transfer(*, old_ticket_id: int, new_ticket_id: int) -> None:
+    Visit.objects.filter(ticket_id=old_ticket_id).update(ticket_id=new_ticket_id)

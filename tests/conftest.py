@@ -1,0 +1,80 @@
+"""Shared fixtures: a branch with two services and a counter, and personas per role
+(member of the branch) plus an outsider from another branch."""
+
+import pytest
+
+from accounts.models import Role
+from feedback.sms import LocmemBackend
+
+from .factories import BranchFactory, CounterFactory, MembershipFactory, ServiceFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _empty_sms_outbox():
+    LocmemBackend.outbox.clear()
+    yield
+    LocmemBackend.outbox.clear()
+
+
+@pytest.fixture
+def eager_celery():
+    """Run tasks in-process when they are queued (a real worker is tested separately)."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def branch(db):
+    return BranchFactory(code="main", name="主支行")
+
+
+@pytest.fixture
+def cash(branch):
+    return ServiceFactory(
+        branch=branch, code="cash", prefix="A", name_en="Cash", divertible=True, target_wait_minutes=10
+    )
+
+
+@pytest.fixture
+def loans(branch):
+    return ServiceFactory(branch=branch, code="loan", prefix="E", name_en="Loans", target_wait_minutes=20)
+
+
+@pytest.fixture
+def counter(branch, cash, loans):
+    return CounterFactory(branch=branch, number=1, serves=[cash, loans])
+
+
+def _member(branch, role, username):
+    user = UserFactory(username=username)
+    MembershipFactory(user=user, branch=branch, role=role)
+    return user
+
+
+@pytest.fixture
+def lobby_manager(branch):
+    return _member(branch, Role.LOBBY_MANAGER, "lobby")
+
+
+@pytest.fixture
+def teller(branch):
+    return _member(branch, Role.TELLER, "teller")
+
+
+@pytest.fixture
+def branch_head(branch):
+    return _member(branch, Role.BRANCH_HEAD, "head")
+
+
+@pytest.fixture
+def other_branch(db):
+    return BranchFactory(code="other", name="另一支行")
+
+
+@pytest.fixture
+def outsider(other_branch):
+    """A teller of another branch: must never see or change this branch's data."""
+    return _member(other_branch, Role.TELLER, "outsider")
