@@ -218,6 +218,10 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "accounts.tasks.heartbeat", "schedule": 30.0},
     "kpi-recompute-today": {"task": "kpi.tasks.recompute_today", "schedule": 300.0},
     "feedback-send-due": {"task": "feedback.tasks.send_due_invitations", "schedule": 60.0},
+    "crm-anonymise-expired": {
+        "task": "crm.tasks.anonymise_expired_customers",
+        "schedule": crontab(hour=3, minute=30),
+    },
     "kpi-recompute-yesterday": {
         "task": "kpi.tasks.recompute_yesterday",
         "schedule": crontab(hour=2, minute=15),
@@ -229,6 +233,9 @@ SMS_BACKEND = env.str("SMS_BACKEND", default="feedback.sms.ConsoleBackend")
 SMS_FILE_PATH = env.path("SMS_FILE_PATH", default=VAR_DIR / "sms" / "outbox.jsonl")
 # Links in SMS must be absolute; the branch's public address.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# --- Personal data: customers not seen for this long are anonymised by a nightly task.
+CRM_RETENTION_DAYS = env.int("CRM_RETENTION_DAYS", default=5 * 365)
 
 # --- Surveys
 SURVEY_LINK_MAX_AGE_DAYS = env.int("SURVEY_LINK_MAX_AGE_DAYS", default=7)

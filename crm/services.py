@@ -1,7 +1,8 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -81,3 +82,21 @@ def interaction_record(
         interaction_id=interaction.pk, customer_id=customer.pk, branch_id=branch.pk, kind=kind
     )
     return interaction
+
+
+def customers_anonymise_expired(*, retention_days: int, now: datetime | None = None) -> int:
+    """Erase personal data of customers not seen for `retention_days`; keep their history
+    (anonymous) so KPIs still add up. Returns how many customers were anonymised."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=retention_days)
+    expired = Customer.objects.filter(anonymised_at__isnull=True).filter(
+        Q(last_visit_at__lt=cutoff) | Q(last_visit_at__isnull=True, created_at__lt=cutoff)
+    )
+    return expired.update(
+        phone=None,
+        name="",
+        id_number="",
+        sms_consent=False,
+        sms_consent_at=None,
+        anonymised_at=now,
+    )
