@@ -6,7 +6,9 @@ from django.dispatch import Signal
 interaction_recorded = Signal()  # kwargs: interaction_id, customer_id, branch_id, kind
 
 
-def announce_interaction(*, interaction_id: int, customer_id: int, branch_id: int, kind: str) -> None:
+def announce_interaction(
+    *, interaction_id: int, customer_id: int, branch_id: int, kind: str
+) -> None:
     transaction.on_commit(
         lambda: interaction_recorded.send(
             sender=None,
