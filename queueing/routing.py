@@ -1,0 +1,247 @@
+"""Which waiting customer a counter calls next.
+
+Pure functions over plain values: the service layer, the simulator and the tests all call this
+same code, so what the tests prove is what production does. No Django, no database, no clock:
+the caller passes ``now``. The rules and a worked example are in docs/routing.md.
+"""
+
+from __future__ import annotations
+
+import enum
+import heapq
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+__all__ = [
+    "CounterSkills",
+    "PriorityClass",
+    "RoutingPolicy",
+    "WaitingTicket",
+    "bypassed_by",
+    "choose_next",
+    "is_eligible",
+    "is_urgent",
+    "routing_order",
+]
+
+
+class PriorityClass(enum.IntEnum):
+    """Customer priority; a lower value is served earlier among non-urgent tickets."""
+
+    TRANSFERRED = 1  # already queued once in this visit (keeps original arrival time)
+    APPOINTMENT = 2  # appointment customer arriving within their window
+    CARE = 3  # elderly / disabled / pregnant
+    VIP = 4
+    REGULAR = 5
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingTicket:
+    """A snapshot of one waiting ticket, as much as routing needs to know about it."""
+
+    id: int
+    service_code: str
+    priority: PriorityClass
+    arrived_at: datetime  # tz-aware; for a transferred ticket the ORIGINAL arrival time
+    bypass_count: int = 0  # higher-priority tickets served ahead of it so far
+    target_counter_id: int | None = None  # named-counter transfer: only that counter may take it
+
+    def __post_init__(self) -> None:
+        # Comparing naive and aware datetimes raises deep inside min(); fail here instead,
+        # where the message can say which ticket is wrong.
+        if self.arrived_at.tzinfo is None or self.arrived_at.utcoffset() is None:
+            raise ValueError(f"ticket {self.id}: arrived_at must be timezone-aware")
+        if self.bypass_count < 0:
+            raise ValueError(f"ticket {self.id}: bypass_count cannot be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingPolicy:
+    """Per-branch knobs that keep priority customers from starving regular ones."""
+
+    max_bypass: int = 3  # K: no REGULAR ticket is passed over by more than K priority tickets
+    aging_enabled: bool = True  # a ticket waiting past its service's target wait goes first
+    target_waits: Mapping[str, timedelta] = field(default_factory=dict)  # service_code -> wait
+
+    def __post_init__(self) -> None:
+        if self.max_bypass < 0:
+            raise ValueError("max_bypass cannot be negative (0 means strict arrival order)")
+        for code, wait in self.target_waits.items():
+            if wait < timedelta(0):
+                raise ValueError(f"target wait for {code!r} cannot be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class CounterSkills:
+    """What one counter can serve; the order of service_codes is the counter's preference."""
+
+    counter_id: int
+    service_codes: Sequence[str]  # in priority order (index 0 = primary)
+
+
+def is_eligible(ticket: WaitingTicket, counter: CounterSkills) -> bool:
+    """Whether this counter may call this ticket at all.
+
+    A ticket transferred to a named counter belongs to that counter alone, even when the
+    counter does not list the service: the teller who sent it chose that colleague on purpose.
+    """
+    if ticket.target_counter_id is not None:
+        return ticket.target_counter_id == counter.counter_id
+    return ticket.service_code in counter.service_codes
+
+
+def is_urgent(ticket: WaitingTicket, now: datetime, policy: RoutingPolicy) -> bool:
+    """Whether the ticket has waited long enough to jump every priority rule.
+
+    Two ways: it has already been passed over ``max_bypass`` times (the starvation bound), or
+    aging is on and it has waited at least its service's target wait (a promise made to the
+    customer). Services without a target wait never age.
+    """
+    if ticket.bypass_count >= policy.max_bypass:
+        return True
+    if not policy.aging_enabled:
+        return False
+    target = policy.target_waits.get(ticket.service_code)
+    return target is not None and now - ticket.arrived_at >= target
+
+
+def choose_next(
+    waiting: Sequence[WaitingTicket],
+    counter: CounterSkills,
+    now: datetime,
+    policy: RoutingPolicy,
+) -> WaitingTicket | None:
+    """The ticket this counter should call now, or None when it can serve nobody waiting.
+
+    Urgent tickets first, oldest arrival first. Otherwise customer priority class first, then
+    the counter's skill order, then arrival. O(n): one pass, no sort.
+    """
+    eligible = [ticket for ticket in waiting if is_eligible(ticket, counter)]
+    if not eligible:
+        return None
+    urgent = [ticket for ticket in eligible if is_urgent(ticket, now, policy)]
+    if urgent:
+        return min(urgent, key=_urgent_key)
+    ranks = _skill_ranks(counter)
+    return min(eligible, key=lambda ticket: _normal_key(ticket, counter, ranks))
+
+
+def bypassed_by(
+    chosen: WaitingTicket,
+    waiting: Sequence[WaitingTicket],
+    counter: CounterSkills,
+) -> list[int]:
+    """Ids of the REGULAR tickets that calling ``chosen`` passed over at this counter.
+
+    Only a priority customer (any class above REGULAR) calling ahead of a regular customer who
+    arrived strictly earlier and could have been served here counts. A regular customer of a
+    service the counter prefers does not: that is the counter's skill order, not a priority
+    jump, and aging covers it. The caller adds 1 to ``bypass_count`` of exactly these tickets,
+    in the same transaction as the call. O(n).
+    """
+    if chosen.priority >= PriorityClass.REGULAR:
+        return []
+    return [
+        ticket.id
+        for ticket in waiting
+        if ticket.id != chosen.id
+        and ticket.priority == PriorityClass.REGULAR
+        and ticket.arrived_at < chosen.arrived_at
+        and is_eligible(ticket, counter)
+    ]
+
+
+def routing_order(
+    waiting: Sequence[WaitingTicket],
+    counter: CounterSkills,
+    now: datetime,
+    policy: RoutingPolicy,
+) -> list[WaitingTicket]:
+    """Every ticket this counter can serve, in the order it would call them if nobody else
+    arrived and the clock stood still at ``now`` (for "people ahead of you").
+
+    Equivalent to calling choose_next over and over, adding the bypassed_by counts after each
+    call (a regular customer passed over K times becomes urgent part-way through), but without
+    the quadratic rescans: two heaps, plus a walk over the earlier regular tickets each time a
+    priority ticket is called. The tests check the equivalence. Returns the caller's objects
+    unchanged; the bypass counts it accumulates are internal.
+    """
+    eligible = [ticket for ticket in waiting if is_eligible(ticket, counter)]
+    ranks = _skill_ranks(counter)
+    bypass_counts = [ticket.bypass_count for ticket in eligible]
+    urgent = [is_urgent(ticket, now, policy) for ticket in eligible]
+    served = [False] * len(eligible)
+
+    # Heap entries end with the index into `eligible`; the ids before it keep them unique, so
+    # tickets themselves are never compared.
+    urgent_heap: list[tuple[datetime, int, int]] = []
+    normal_heap: list[tuple[int, int, datetime, int, int]] = []
+    for index, ticket in enumerate(eligible):
+        if urgent[index]:
+            urgent_heap.append((*_urgent_key(ticket), index))
+        else:
+            normal_heap.append((*_normal_key(ticket, counter, ranks), index))
+    heapq.heapify(urgent_heap)
+    heapq.heapify(normal_heap)
+
+    # Regular tickets that can still become urgent by being passed over, oldest first, so the
+    # ones a priority call passes over are always a prefix.
+    regular_indexes = sorted(
+        (
+            index
+            for index, ticket in enumerate(eligible)
+            if ticket.priority == PriorityClass.REGULAR and not urgent[index]
+        ),
+        key=lambda index: _urgent_key(eligible[index]),
+    )
+    regular_arrivals = [eligible[index].arrived_at for index in regular_indexes]
+
+    order: list[WaitingTicket] = []
+    while urgent_heap or normal_heap:
+        if urgent_heap:
+            index = heapq.heappop(urgent_heap)[-1]
+        else:
+            index = heapq.heappop(normal_heap)[-1]
+            if urgent[index]:  # moved to the urgent heap after it was pushed here
+                continue
+        served[index] = True
+        chosen = eligible[index]
+        order.append(chosen)
+        if chosen.priority >= PriorityClass.REGULAR:
+            continue
+        passed_over_end = bisect_left(regular_arrivals, chosen.arrived_at)  # strictly earlier
+        for regular_index in regular_indexes[:passed_over_end]:
+            if served[regular_index] or urgent[regular_index]:
+                continue
+            bypass_counts[regular_index] += 1
+            if bypass_counts[regular_index] >= policy.max_bypass:
+                urgent[regular_index] = True
+                heapq.heappush(urgent_heap, (*_urgent_key(eligible[regular_index]), regular_index))
+    return order
+
+
+def _skill_ranks(counter: CounterSkills) -> dict[str, int]:
+    """service_code -> position in the counter's list; the first listing wins on duplicates."""
+    ranks: dict[str, int] = {}
+    for rank, code in enumerate(counter.service_codes):
+        ranks.setdefault(code, rank)
+    return ranks
+
+
+def _urgent_key(ticket: WaitingTicket) -> tuple[datetime, int]:
+    """Among urgent tickets plain first-come-first-served is the only fair order."""
+    return (ticket.arrived_at, ticket.id)
+
+
+def _normal_key(
+    ticket: WaitingTicket, counter: CounterSkills, ranks: Mapping[str, int]
+) -> tuple[int, int, datetime, int]:
+    """Priority class, then skill rank, then arrival, then id (for determinism).
+
+    A ticket transferred to this named counter ranks as the counter's primary line whatever its
+    service, because no other counter can ever take it.
+    """
+    rank = 0 if ticket.target_counter_id == counter.counter_id else ranks[ticket.service_code]
+    return (int(ticket.priority), rank, ticket.arrived_at, ticket.id)

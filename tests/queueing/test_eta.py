@@ -1,0 +1,228 @@
+"""Wait estimates: the replay of the routing policy, the shrunk handling mean, the naive formula."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from queueing.eta import (
+    CounterState,
+    HandlingStats,
+    estimate_waits,
+    handling_mean,
+    naive_estimate,
+)
+from queueing.routing import (
+    CounterSkills,
+    PriorityClass,
+    RoutingPolicy,
+    WaitingTicket,
+    routing_order,
+)
+
+NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
+NO_AGING = RoutingPolicy(aging_enabled=False)
+FIVE_MINUTES = HandlingStats({"A": 300.0, "B": 300.0})
+
+
+def ticket(
+    ticket_id: int,
+    service: str = "A",
+    priority: PriorityClass = PriorityClass.REGULAR,
+    minutes_ago: float = 0,
+    **fields: object,
+) -> WaitingTicket:
+    arrived = NOW - timedelta(minutes=minutes_ago)
+    return WaitingTicket(ticket_id, service, priority, arrived, **fields)  # type: ignore[arg-type]
+
+
+def free(counter_id: int, *services: str, busy_s: float = 0.0) -> CounterState:
+    return CounterState(counter_id, services, busy_s)
+
+
+# --- estimate_waits -------------------------------------------------------------------------
+
+
+def test_one_counter_serves_in_turn() -> None:
+    queue = [ticket(1, minutes_ago=3), ticket(2, minutes_ago=2), ticket(3, minutes_ago=1)]
+    waits = estimate_waits(queue, [free(1, "A")], FIVE_MINUTES, NOW, NO_AGING)
+    assert waits == {1: 0.0, 2: 300.0, 3: 600.0}
+
+
+def test_empty_queue_gives_no_estimates() -> None:
+    assert estimate_waits([], [free(1, "A")], FIVE_MINUTES, NOW, NO_AGING) == {}
+
+
+def test_counters_only_take_their_own_services() -> None:
+    queue = [ticket(1, "A", minutes_ago=3), ticket(2, "A", minutes_ago=2), ticket(3, "B")]
+    counters = [free(1, "A"), free(2, "B")]
+    waits = estimate_waits(queue, counters, FIVE_MINUTES, NOW, NO_AGING)
+    # The naive formula would say ticket 3 waits 2 people x 300 s / 2 counters = 300 s.
+    assert waits == {1: 0.0, 2: 300.0, 3: 0.0}
+
+
+def test_a_busy_counter_starts_late() -> None:
+    queue = [ticket(1, minutes_ago=2), ticket(2, minutes_ago=1)]
+    waits = estimate_waits(queue, [free(1, "A", busy_s=120)], FIVE_MINUTES, NOW, NO_AGING)
+    assert waits == {1: 120.0, 2: 420.0}
+
+
+def test_the_counter_that_frees_first_takes_the_next_customer() -> None:
+    queue = [ticket(i, minutes_ago=10 - i) for i in range(1, 5)]
+    counters = [free(1, "A", busy_s=200), free(2, "A", busy_s=50)]
+    waits = estimate_waits(queue, counters, FIVE_MINUTES, NOW, NO_AGING)
+    # counter 2: 50 -> ticket 1, 350 -> ticket 3; counter 1: 200 -> ticket 2, 500 -> ticket 4
+    assert waits == {1: 50.0, 2: 200.0, 3: 350.0, 4: 500.0}
+
+
+def test_services_take_their_own_time() -> None:
+    stats = HandlingStats({"A": 600.0, "B": 60.0})
+    queue = [ticket(1, "A", minutes_ago=2), ticket(2, "B", minutes_ago=1), ticket(3, "A")]
+    # B is this counter's first skill, so the B customer goes first, then the A ones.
+    waits = estimate_waits(queue, [free(1, "B", "A")], stats, NOW, NO_AGING)
+    assert waits == {2: 0.0, 1: 60.0, 3: 660.0}
+
+
+def test_priority_customer_is_estimated_ahead_of_earlier_regulars() -> None:
+    queue = [ticket(1, minutes_ago=5), ticket(2, priority=PriorityClass.VIP)]
+    waits = estimate_waits(queue, [free(1, "A")], FIVE_MINUTES, NOW, NO_AGING)
+    assert waits == {2: 0.0, 1: 300.0}
+
+
+def test_aging_during_the_replay_moves_a_regular_ahead() -> None:
+    # The regular has waited 25 of its 30 minutes. The first VIP starts now; 5 minutes later
+    # the regular is overdue and goes before the second VIP, as the real counter will do.
+    policy = RoutingPolicy(max_bypass=5, target_waits={"A": timedelta(minutes=30)})
+    queue = [
+        ticket(1, minutes_ago=25),
+        ticket(2, priority=PriorityClass.VIP, minutes_ago=1),
+        ticket(3, priority=PriorityClass.VIP),
+    ]
+    waits = estimate_waits(queue, [free(1, "A")], FIVE_MINUTES, NOW, policy)
+    assert waits == {2: 0.0, 1: 300.0, 3: 600.0}
+
+
+def test_named_transfer_waits_for_its_counter() -> None:
+    queue = [ticket(1, "B", PriorityClass.TRANSFERRED, minutes_ago=30, target_counter_id=2)]
+    counters = [free(1, "B"), free(2, "A", busy_s=400)]
+    waits = estimate_waits(queue, counters, FIVE_MINUTES, NOW, NO_AGING)
+    assert waits == {1: 400.0}
+
+
+def test_no_open_counter_for_the_service_gives_infinity() -> None:
+    queue = [
+        ticket(1, "A"),
+        ticket(2, "FX"),
+        ticket(3, "A", PriorityClass.TRANSFERRED, target_counter_id=9),
+    ]
+    waits = estimate_waits(queue, [free(1, "A")], FIVE_MINUTES, NOW, NO_AGING)
+    assert waits == {1: 0.0, 2: math.inf, 3: math.inf}
+
+
+def test_no_counters_at_all_gives_infinity() -> None:
+    waits = estimate_waits([ticket(1)], [], FIVE_MINUTES, NOW, NO_AGING)
+    assert waits == {1: math.inf}
+
+
+def test_missing_handling_mean_is_an_error_not_a_guess() -> None:
+    with pytest.raises(KeyError, match="'C'"):
+        estimate_waits([ticket(1, "C")], [free(1, "C")], FIVE_MINUTES, NOW, NO_AGING)
+
+
+def test_missing_mean_for_a_service_nobody_serves_is_fine() -> None:
+    waits = estimate_waits([ticket(1, "C")], [free(1, "A")], FIVE_MINUTES, NOW, NO_AGING)
+    assert waits == {1: math.inf}
+
+
+def test_five_hundred_tickets() -> None:
+    """A busy day's queue: all four identical counters stay busy, so the i-th call starts
+    after i // 4 full handling times; also a smoke test that the replay is not too slow."""
+    rng = random.Random(2025)
+    priorities = list(PriorityClass)
+    queue = [
+        ticket(i, rng.choice("AB"), rng.choice(priorities), minutes_ago=rng.uniform(0, 90))
+        for i in range(1, 501)
+    ]
+    counters = [free(c, "A", "B") for c in range(1, 5)]
+    waits = estimate_waits(queue, counters, FIVE_MINUTES, NOW, RoutingPolicy())
+    assert len(waits) == 500
+    assert sorted(waits.values()) == [(i // 4) * 300.0 for i in range(500)]
+
+
+# --- agreement with routing -----------------------------------------------------------------
+
+
+@st.composite
+def single_counter_queues(draw: st.DrawFn) -> tuple[list[WaitingTicket], list[str]]:
+    skills = draw(st.lists(st.sampled_from("ABC"), min_size=1, max_size=3, unique=True))
+    count = draw(st.integers(0, 25))
+    queue = [
+        ticket(
+            i,
+            draw(st.sampled_from("ABC")),
+            draw(st.sampled_from(list(PriorityClass))),
+            minutes_ago=draw(st.integers(0, 60)),
+            bypass_count=draw(st.integers(0, 4)),
+        )
+        for i in range(1, count + 1)
+    ]
+    return queue, skills
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=single_counter_queues(), max_bypass=st.integers(0, 5))
+def test_one_counter_estimates_follow_the_routing_order(
+    case: tuple[list[WaitingTicket], list[str]], max_bypass: int
+) -> None:
+    """Without aging the clock does not change the choice, so one counter's estimates must
+    line up with routing_order: the n-th customer starts after the n-1 before them."""
+    queue, skills = case
+    policy = RoutingPolicy(max_bypass=max_bypass, aging_enabled=False)
+    stats = HandlingStats({"A": 100.0, "B": 200.0, "C": 400.0})
+    waits = estimate_waits(queue, [CounterState(1, skills, 30.0)], stats, NOW, policy)
+
+    start = 30.0
+    for served in routing_order(queue, CounterSkills(1, skills), NOW, policy):
+        assert waits.pop(served.id) == start
+        start += stats.mean_s[served.service_code]
+    assert all(wait == math.inf for wait in waits.values())  # the ones it cannot serve
+
+
+# --- handling_mean and naive_estimate -------------------------------------------------------
+
+
+def test_handling_mean_without_samples_is_the_standard_time() -> None:
+    assert handling_mean([], 300.0) == 300.0
+    assert handling_mean([], 300.0, prior_weight=0) == 300.0
+
+
+def test_handling_mean_moves_toward_the_data_as_samples_grow() -> None:
+    assert handling_mean([600.0] * 5, 300.0) == pytest.approx(450.0)  # prior_weight 5: halfway
+    assert handling_mean([600.0] * 45, 300.0) == pytest.approx(570.0)  # 90 % data
+    assert handling_mean([600.0], 300.0, prior_weight=0) == pytest.approx(600.0)
+
+
+def test_one_long_case_does_not_blow_up_the_mean() -> None:
+    assert handling_mean([3600.0], 300.0) == pytest.approx(850.0)
+
+
+@pytest.mark.parametrize(
+    ("durations", "standard", "weight"),
+    [([], 0.0, 5.0), ([], 300.0, -1.0), ([-1.0], 300.0, 5.0)],
+)
+def test_handling_mean_refuses_nonsense(
+    durations: list[float], standard: float, weight: float
+) -> None:
+    with pytest.raises(ValueError):
+        handling_mean(durations, standard, prior_weight=weight)
+
+
+def test_naive_estimate() -> None:
+    assert naive_estimate(6, 300.0, 2) == 900.0
+    assert naive_estimate(0, 300.0, 1) == 0.0
+    assert naive_estimate(3, 300.0, 0) == math.inf
