@@ -1,1 +1,281 @@
-"""REST API of this app (thin: serializers validate shape; services decide)."""
+"""REST API of the queue (thin: serializers validate shape; services decide).
+
+One APIView per operation. Every view checks role and branch with BranchRolePermission and
+fetches objects with get_for_branch, so another branch's counter or ticket is a 404.
+Domain errors (QueueError) become 400 {"detail", "code"} in accounts.api.exception_handler.
+"""
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.access import BranchRolePermission, get_for_branch
+from accounts.models import Role
+from accounts.timeutil import branch_today
+
+from . import selectors, services
+from .models import Counter, Ticket
+from .serializers import (
+    ISSUABLE_PRIORITIES,
+    CounterOutputSerializer,
+    ServiceOutputSerializer,
+    TicketOutputSerializer,
+    priority_from_name,
+)
+from .states import TicketStatus
+
+ANY_STAFF = (Role.LOBBY_MANAGER, Role.TELLER, Role.BRANCH_HEAD, Role.ADMIN)
+TAG = "queue"
+
+
+class BranchApi(APIView):
+    """Base: role + branch check; times come out in the branch's own time zone."""
+
+    permission_classes = [BranchRolePermission]
+    allowed_roles: tuple[str, ...] = ANY_STAFF
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        timezone.activate(request.branch.tz)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        timezone.deactivate()
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def _ticket_response(ticket: Ticket, code: int = status.HTTP_200_OK) -> Response:
+    # Re-read so the related service and counter are current after the service call.
+    ticket = Ticket.objects.select_related("service", "counter").get(pk=ticket.pk)
+    return Response(TicketOutputSerializer(ticket).data, status=code)
+
+
+def _counter_response(counter: Counter) -> Response:
+    counter = selectors.counters_with_tellers(branch=counter.branch).get(pk=counter.pk)
+    current = selectors.counter_current_ticket(counter=counter)
+    context = {"current": {counter.pk: current} if current else {}}
+    return Response(CounterOutputSerializer(counter, context=context).data)
+
+
+# --- services and counters ---------------------------------------------------------------------
+
+
+class ServiceListApi(BranchApi):
+    @extend_schema(tags=[TAG], responses=ServiceOutputSerializer(many=True))
+    def get(self, request):
+        services_ = selectors.services_for_branch(branch=request.branch, active_only=False)
+        return Response(ServiceOutputSerializer(services_, many=True).data)
+
+
+class CounterListApi(BranchApi):
+    @extend_schema(tags=[TAG], responses=CounterOutputSerializer(many=True))
+    def get(self, request):
+        counters = selectors.counters_with_tellers(branch=request.branch)
+        context = {"current": selectors.current_tickets_by_counter(branch=request.branch)}
+        return Response(CounterOutputSerializer(counters, many=True, context=context).data)
+
+
+class _CounterActionApi(BranchApi):
+    allowed_roles = (Role.TELLER,)
+
+    def act(self, request, counter: Counter) -> Counter:
+        raise NotImplementedError
+
+    @extend_schema(tags=[TAG], request=None, responses=CounterOutputSerializer)
+    def post(self, request, pk: int):
+        counter = get_for_branch(Counter.objects.all(), request.branch, pk=pk)
+        return _counter_response(self.act(request, counter))
+
+
+class CounterOpenApi(_CounterActionApi):
+    def act(self, request, counter):
+        return services.counter_open(counter=counter, teller=request.user)
+
+
+class CounterCloseApi(_CounterActionApi):
+    def act(self, request, counter):
+        return services.counter_close(counter=counter, teller=request.user)
+
+
+class CounterPauseApi(_CounterActionApi):
+    def act(self, request, counter):
+        return services.counter_set_paused(counter=counter, teller=request.user, paused=True)
+
+
+class CounterResumeApi(_CounterActionApi):
+    def act(self, request, counter):
+        return services.counter_set_paused(counter=counter, teller=request.user, paused=False)
+
+
+class CounterCallNextApi(BranchApi):
+    allowed_roles = (Role.TELLER,)
+
+    @extend_schema(
+        tags=[TAG],
+        request=None,
+        responses={
+            200: TicketOutputSerializer,
+            204: OpenApiResponse(description="Nobody this counter serves is waiting."),
+        },
+    )
+    def post(self, request, pk: int):
+        counter = get_for_branch(Counter.objects.all(), request.branch, pk=pk)
+        ticket = services.ticket_call_next(counter=counter, teller=request.user)
+        if ticket is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return _ticket_response(ticket)
+
+
+# --- tickets -----------------------------------------------------------------------------------
+
+
+class TicketListApi(BranchApi):
+    """GET lists the day's tickets; POST issues one (the same URL, two operations)."""
+
+    pagination_class = LimitOffsetPagination
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=[s.value for s in TicketStatus], required=False)
+        service = serializers.CharField(max_length=30, required=False)
+        date = serializers.DateField(required=False, help_text="Business date; default today.")
+
+        class Meta:
+            ref_name = "TicketListFilter"
+
+    class InputSerializer(serializers.Serializer):
+        service = serializers.CharField(max_length=30, help_text="Service code, e.g. cash.")
+        priority = serializers.ChoiceField(choices=ISSUABLE_PRIORITIES, default="regular")
+
+        class Meta:
+            ref_name = "TicketIssueInput"
+
+    def get_permissions(self):
+        # Anyone on staff may look; issuing is the lobby's and the counters' job.
+        if self.request.method == "POST":
+            self.allowed_roles = (Role.LOBBY_MANAGER, Role.TELLER)
+        return super().get_permissions()
+
+    @extend_schema(
+        tags=[TAG], parameters=[FilterSerializer], responses=TicketOutputSerializer(many=True)
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        tickets = selectors.ticket_list(
+            branch=request.branch,
+            business_date=filters.validated_data.get("date") or branch_today(request.branch),
+            status=filters.validated_data.get("status", ""),
+            service_code=filters.validated_data.get("service", ""),
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(tickets, request, view=self)
+        return paginator.get_paginated_response(TicketOutputSerializer(page, many=True).data)
+
+    @extend_schema(tags=[TAG], request=InputSerializer, responses={201: TicketOutputSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        service = selectors.service_by_code(
+            branch=request.branch, code=data.validated_data["service"]
+        )
+        if service is None:
+            raise ValidationError({"service": [_("No such service at this branch.")]})
+        ticket = services.ticket_issue(
+            branch=request.branch,
+            service=service,
+            priority=priority_from_name(data.validated_data["priority"]),
+            issued_by=request.user,
+        )
+        return _ticket_response(ticket, status.HTTP_201_CREATED)
+
+
+class TicketDetailApi(BranchApi):
+    @extend_schema(tags=[TAG], responses=TicketOutputSerializer)
+    def get(self, request, pk: int):
+        ticket = get_for_branch(
+            Ticket.objects.select_related("service", "counter"), request.branch, pk=pk
+        )
+        return Response(TicketOutputSerializer(ticket).data)
+
+
+class _TicketActionApi(BranchApi):
+    allowed_roles = (Role.TELLER,)
+
+    def act(self, request, ticket: Ticket) -> Ticket:
+        raise NotImplementedError
+
+    @extend_schema(tags=[TAG], request=None, responses=TicketOutputSerializer)
+    def post(self, request, pk: int):
+        ticket = get_for_branch(Ticket.objects.all(), request.branch, pk=pk)
+        return _ticket_response(self.act(request, ticket))
+
+
+class TicketRecallApi(_TicketActionApi):
+    def act(self, request, ticket):
+        return services.ticket_recall(ticket_id=ticket.pk, by=request.user, branch=request.branch)
+
+
+class TicketStartApi(_TicketActionApi):
+    def act(self, request, ticket):
+        return services.ticket_start(ticket_id=ticket.pk, by=request.user, branch=request.branch)
+
+
+class TicketFinishApi(_TicketActionApi):
+    def act(self, request, ticket):
+        return services.ticket_finish(ticket_id=ticket.pk, by=request.user, branch=request.branch)
+
+
+class TicketNoShowApi(_TicketActionApi):
+    def act(self, request, ticket):
+        return services.ticket_no_show(ticket_id=ticket.pk, by=request.user, branch=request.branch)
+
+
+class TicketCancelApi(_TicketActionApi):
+    allowed_roles = (Role.TELLER, Role.LOBBY_MANAGER)
+
+    def act(self, request, ticket):
+        return services.ticket_cancel(ticket_id=ticket.pk, by=request.user, branch=request.branch)
+
+
+class TicketTransferApi(BranchApi):
+    allowed_roles = (Role.TELLER,)
+
+    class InputSerializer(serializers.Serializer):
+        service = serializers.CharField(max_length=30, required=False, help_text="Service code.")
+        counter = serializers.IntegerField(min_value=1, required=False, help_text="Counter number.")
+        note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+        class Meta:
+            ref_name = "TicketTransferInput"
+
+    @extend_schema(tags=[TAG], request=InputSerializer, responses={201: TicketOutputSerializer})
+    def post(self, request, pk: int):
+        ticket = get_for_branch(Ticket.objects.all(), request.branch, pk=pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        to_service = to_counter = None
+        if "service" in data.validated_data:
+            to_service = selectors.service_by_code(
+                branch=request.branch, code=data.validated_data["service"]
+            )
+            if to_service is None:
+                raise ValidationError({"service": [_("No such service at this branch.")]})
+        if "counter" in data.validated_data:
+            to_counter = selectors.counter_by_number(
+                branch=request.branch, number=data.validated_data["counter"]
+            )
+            if to_counter is None:
+                raise ValidationError({"counter": [_("No such counter at this branch.")]})
+        new_ticket = services.ticket_transfer(
+            ticket_id=ticket.pk,
+            by=request.user,
+            to_service=to_service,
+            to_counter=to_counter,
+            branch=request.branch,
+            note=data.validated_data["note"],
+        )
+        return _ticket_response(new_ticket, status.HTTP_201_CREATED)

@@ -171,3 +171,40 @@ def ticket_outlook(*, ticket: Ticket) -> dict:
         if t.id != ticket.pk and t.service_code == ticket.service.code and waits.get(t.id, float("inf")) < mine
     )
     return {"people_ahead": ahead, "eta_s": mine}
+
+
+# --- Reads for the REST API (queueing/api.py) -------------------------------------------------
+
+
+def service_by_code(*, branch: Branch, code: str) -> Service | None:
+    """The branch's service with this code (inactive ones too: issuing refuses those itself)."""
+    return Service.objects.filter(branch=branch, code=code).first()
+
+
+def counter_by_number(*, branch: Branch, number: int) -> Counter | None:
+    return Counter.objects.filter(branch=branch, number=number).first()
+
+
+def counters_with_tellers(*, branch: Branch) -> QuerySet[Counter]:
+    return counters_for_branch(branch=branch).select_related("teller").order_by("number")
+
+
+def current_tickets_by_counter(*, branch: Branch) -> dict[int, Ticket]:
+    """Each busy counter's current ticket, in one query (the counter list shows them all)."""
+    current: dict[int, Ticket] = {}
+    for ticket in Ticket.objects.filter(
+        branch=branch, counter__isnull=False, status__in=list(ACTIVE_AT_COUNTER)
+    ).order_by("called_at"):
+        current[ticket.counter_id] = ticket  # the latest call wins, as in counter_current_ticket
+    return current
+
+
+def ticket_list(
+    *, branch: Branch, business_date, status: str = "", service_code: str = ""
+) -> QuerySet[Ticket]:
+    queryset = tickets_for_branch(branch=branch).filter(business_date=business_date)
+    if status:
+        queryset = queryset.filter(status=status)
+    if service_code:
+        queryset = queryset.filter(service__code=service_code)
+    return queryset.order_by("-issued_at", "-pk")
