@@ -1,1 +1,134 @@
-"""REST API of this app (thin: serializers validate shape; services decide)."""
+"""REST API of reception (thin: serializers validate shape; services decide)."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+
+from accounts.access import get_for_branch
+from accounts.models import Role
+from queueing.api import ANY_STAFF, BranchApi
+from queueing.selectors import service_by_code
+
+from . import selectors, services
+from .models import Visit
+from .serializers import VisitDetailOutputSerializer, VisitOutputSerializer
+from .triage import SpecialNeeds
+
+TAG = "reception"
+
+
+class VisitListApi(BranchApi):
+    """GET lists today's visits at the branch; POST registers a walk-in (the same URL)."""
+
+    pagination_class = LimitOffsetPagination
+
+    class InputSerializer(serializers.Serializer):
+        phone = serializers.CharField(max_length=30)
+        service = serializers.CharField(max_length=30, help_text="Service code, e.g. cash.")
+        name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+        amount = serializers.DecimalField(
+            max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
+        )
+        elderly = serializers.BooleanField(default=False)
+        disabled = serializers.BooleanField(default=False)
+        pregnant = serializers.BooleanField(default=False)
+        vip = serializers.BooleanField(default=False)
+        appointment_at = serializers.DateTimeField(required=False, allow_null=True)
+        divert = serializers.BooleanField(
+            default=False, help_text="Send the customer to the self-service machines."
+        )
+        sms_consent = serializers.BooleanField(
+            allow_null=True, default=None, help_text="Omit or null: leave consent unchanged."
+        )
+        note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+        class Meta:
+            ref_name = "VisitRegisterInput"
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            self.allowed_roles = (Role.LOBBY_MANAGER,)
+        return super().get_permissions()
+
+    @extend_schema(tags=[TAG], responses=VisitDetailOutputSerializer(many=True))
+    def get(self, request):
+        visits = selectors.visits_today(branch=request.branch)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(visits, request, view=self)
+        return paginator.get_paginated_response(VisitDetailOutputSerializer(page, many=True).data)
+
+    @extend_schema(tags=[TAG], request=InputSerializer, responses={201: VisitOutputSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        service = service_by_code(branch=request.branch, code=fields["service"])
+        if service is None:
+            raise ValidationError({"service": [_("No such service at this branch.")]})
+        visit = services.visit_register(
+            branch=request.branch,
+            registered_by=request.user,
+            phone=fields["phone"],
+            service=service,
+            name=fields["name"],
+            amount=fields.get("amount"),
+            needs=SpecialNeeds(
+                elderly=fields["elderly"],
+                disabled=fields["disabled"],
+                pregnant=fields["pregnant"],
+                vip=fields["vip"],
+                appointment_at=fields.get("appointment_at"),
+            ),
+            divert=fields["divert"],
+            sms_consent=fields["sms_consent"],
+            note=fields["note"],
+        )
+        return Response(VisitOutputSerializer(visit).data, status=status.HTTP_201_CREATED)
+
+
+def _visit_queryset():
+    return Visit.objects.select_related("customer", "service", "ticket")
+
+
+class VisitDetailApi(BranchApi):
+    allowed_roles = ANY_STAFF
+
+    @extend_schema(tags=[TAG], responses=VisitDetailOutputSerializer)
+    def get(self, request, pk: int):
+        visit = get_for_branch(_visit_queryset(), request.branch, pk=pk)
+        return Response(VisitDetailOutputSerializer(visit).data)
+
+
+class VisitCompleteApi(BranchApi):
+    allowed_roles = (Role.TELLER,)
+
+    class InputSerializer(serializers.Serializer):
+        outcome = serializers.ChoiceField(choices=Visit.Outcome.choices)
+        identity_verified = serializers.BooleanField(default=False)
+        documents_signed = serializers.BooleanField(default=False)
+        funds_handed_over = serializers.BooleanField(default=False)
+        error_note = serializers.CharField(
+            max_length=300, required=False, allow_blank=True, default=""
+        )
+
+        class Meta:
+            ref_name = "VisitCompleteInput"
+
+    @extend_schema(tags=[TAG], request=InputSerializer, responses=VisitDetailOutputSerializer)
+    def post(self, request, pk: int):
+        visit = get_for_branch(_visit_queryset(), request.branch, pk=pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if visit.ticket is None:
+            raise services.ReceptionError(
+                _("This visit went to the self-service machines: there is no ticket to finish."),
+                code="no_ticket",
+            )
+        services.visit_complete_service(
+            ticket=visit.ticket, teller=request.user, **data.validated_data
+        )
+        visit = _visit_queryset().get(pk=visit.pk)
+        return Response(VisitDetailOutputSerializer(visit).data)

@@ -1,0 +1,43 @@
+"""Output shapes of the reception API. Phone numbers only ever leave masked."""
+
+from rest_framework import serializers
+
+from queueing.serializers import TicketRefSerializer
+
+from .models import Visit
+
+
+class CustomerRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    masked_phone = serializers.CharField()
+    name = serializers.CharField()
+
+    class Meta:
+        ref_name = "VisitCustomer"
+
+
+class VisitOutputSerializer(serializers.Serializer):
+    """What registering a visit answers: where the customer goes, and their ticket."""
+
+    id = serializers.IntegerField()
+    route = serializers.ChoiceField(choices=Visit.Route.choices)
+    ticket = TicketRefSerializer(allow_null=True)
+    customer = CustomerRefSerializer()
+
+
+class VisitDetailOutputSerializer(VisitOutputSerializer):
+    service = serializers.CharField(source="service.code")
+    ticket_status = serializers.CharField(source="ticket.status", allow_null=True)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    is_elderly = serializers.BooleanField()
+    is_disabled = serializers.BooleanField()
+    is_pregnant = serializers.BooleanField()
+    is_vip = serializers.BooleanField()
+    appointment_at = serializers.DateTimeField(allow_null=True)
+    note = serializers.CharField()
+    registered_at = serializers.DateTimeField()
+    outcome = serializers.ChoiceField(choices=[("", ""), *Visit.Outcome.choices])
+    identity_verified = serializers.BooleanField()
+    documents_signed = serializers.BooleanField()
+    funds_handed_over = serializers.BooleanField()
+    error_note = serializers.CharField()
