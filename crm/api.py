@@ -1,1 +1,114 @@
-"""REST API of this app (thin: serializers validate shape; services decide)."""
+"""REST API of the CRM (thin: serializers validate shape; services decide).
+
+Staff reach only customers who have been served at their branch, and only that branch's part
+of the history; numbers are masked. crm imports no other domain app, so "served here" means
+"has an interaction at this branch".
+"""
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.access import BranchRolePermission
+from accounts.models import Role
+
+from . import selectors, services
+from .models import Interaction
+from .serializers import CustomerOutputSerializer, InteractionOutputSerializer
+
+ANY_STAFF = (Role.LOBBY_MANAGER, Role.TELLER, Role.BRANCH_HEAD, Role.ADMIN)
+TAG = "crm"
+
+
+class BranchApi(APIView):
+    """Base: role + branch check; times come out in the branch's own time zone."""
+
+    permission_classes = [BranchRolePermission]
+    allowed_roles: tuple[str, ...] = ANY_STAFF
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        timezone.activate(request.branch.tz)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        timezone.deactivate()
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def _customer_here(request, pk: int):
+    return get_object_or_404(selectors.customers_seen_at_branch(branch=request.branch), pk=pk)
+
+
+class CustomerListApi(BranchApi):
+    pagination_class = LimitOffsetPagination
+
+    class FilterSerializer(serializers.Serializer):
+        phone = serializers.CharField(
+            max_length=30, required=False, help_text="The full mobile number to look up."
+        )
+
+        class Meta:
+            ref_name = "CustomerListFilter"
+
+    @extend_schema(
+        tags=[TAG], parameters=[FilterSerializer], responses=CustomerOutputSerializer(many=True)
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        customers = selectors.customers_seen_at_branch(
+            branch=request.branch, phone=filters.validated_data.get("phone", "")
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(customers, request, view=self)
+        return paginator.get_paginated_response(CustomerOutputSerializer(page, many=True).data)
+
+
+class CustomerDetailApi(BranchApi):
+    @extend_schema(tags=[TAG], responses=CustomerOutputSerializer)
+    def get(self, request, pk: int):
+        return Response(CustomerOutputSerializer(_customer_here(request, pk)).data)
+
+
+class CustomerInteractionListApi(BranchApi):
+    pagination_class = LimitOffsetPagination
+
+    @extend_schema(tags=[TAG], responses=InteractionOutputSerializer(many=True))
+    def get(self, request, pk: int):
+        interactions = selectors.customer_interactions_at_branch(
+            customer=_customer_here(request, pk), branch=request.branch
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(interactions, request, view=self)
+        return paginator.get_paginated_response(InteractionOutputSerializer(page, many=True).data)
+
+
+class CustomerNoteCreateApi(BranchApi):
+    class InputSerializer(serializers.Serializer):
+        text = serializers.CharField(max_length=300)
+
+        class Meta:
+            ref_name = "CustomerNoteInput"
+
+    @extend_schema(
+        tags=[TAG], request=InputSerializer, responses={201: InteractionOutputSerializer}
+    )
+    def post(self, request, pk: int):
+        customer = _customer_here(request, pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        interaction = services.interaction_record(
+            customer=customer,
+            branch=request.branch,
+            kind=Interaction.Kind.NOTE,
+            occurred_at=timezone.now(),
+            summary=data.validated_data["text"],
+            staff=request.user,
+        )
+        return Response(
+            InteractionOutputSerializer(interaction).data, status=status.HTTP_201_CREATED
+        )

@@ -14,3 +14,25 @@ def customer_history(*, customer: Customer, limit: int = 10) -> QuerySet[Interac
 
 def interactions_for_branch(*, branch) -> QuerySet[Interaction]:
     return Interaction.objects.filter(branch=branch).select_related("customer", "staff")
+
+
+# --- Reads for the REST API (crm/api.py) -------------------------------------------------------
+
+
+def customers_seen_at_branch(*, branch, phone: str = "") -> QuerySet[Customer]:
+    """Customers with an interaction at this branch (crm knows visits only through those);
+    with `phone`, the one whose (normalised) number it is."""
+    queryset = Customer.objects.filter(
+        pk__in=Interaction.objects.filter(branch=branch).values("customer_id")
+    )
+    if phone:
+        queryset = queryset.filter(phone=normalise_phone(phone), anonymised_at__isnull=True)
+    return queryset.order_by("-last_visit_at", "-pk")
+
+
+def customer_interactions_at_branch(*, customer: Customer, branch) -> QuerySet[Interaction]:
+    return (
+        Interaction.objects.filter(customer=customer, branch=branch)
+        .select_related("staff")
+        .order_by("-occurred_at", "-pk")
+    )

@@ -1,0 +1,27 @@
+"""Output shapes of the CRM API: phone and ID numbers leave masked, always."""
+
+from rest_framework import serializers
+
+from .models import Interaction
+
+
+class CustomerOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    masked_phone = serializers.CharField()
+    name = serializers.CharField()
+    masked_id_number = serializers.CharField()
+    is_vip = serializers.BooleanField()
+    sms_consent = serializers.BooleanField()
+    preferred_language = serializers.CharField()
+    last_visit_at = serializers.DateTimeField(allow_null=True)
+    anonymised_at = serializers.DateTimeField(allow_null=True)
+
+
+class InteractionOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=Interaction.Kind.choices)
+    service_code = serializers.CharField()
+    summary = serializers.CharField()
+    outcome = serializers.CharField()
+    staff = serializers.CharField(source="staff.username", allow_null=True)
+    occurred_at = serializers.DateTimeField()
