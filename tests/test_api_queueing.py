@@ -349,3 +349,15 @@ def test_it_shows_an_outsider_only_their_own_branch(as_user, outsider, counter, 
     assert client.get(url("queue-ticket-list")).json()["count"] == 0
     unknown = client.post(url("queue-ticket-list"), {"service": "cash"}, format="json")
     assert unknown.status_code == 400
+
+
+def test_it_accepts_http_basic_auth(teller, counter, waiting):
+    import base64
+
+    credentials = base64.b64encode(b"teller:pw").decode()
+    client = APIClient(HTTP_AUTHORIZATION=f"Basic {credentials}")
+    response = client.post(url("queue-counter-call-next", pk=counter.pk))
+    assert response.status_code == 200
+    assert response.json()["code"] == waiting.code
+    wrong = APIClient(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"teller:no").decode())
+    assert wrong.get(url("queue-service-list")).status_code == 401
