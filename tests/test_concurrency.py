@@ -1,0 +1,176 @@
+"""The queue under real concurrency: many tellers, many tablets, double clicks.
+
+Only PostgreSQL has the row locks (SELECT ... FOR UPDATE SKIP LOCKED) these rely on, and SQLite
+serialises every writer anyway, so these run on PostgreSQL only (always in CI). Each thread is
+a separate Django connection, i.e. a separate database session, like separate web workers.
+"""
+
+import os
+import threading
+from collections import Counter as Tally
+from collections.abc import Callable
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from queueing import routing
+from queueing.models import DailySequence, Ticket, TicketEvent
+from queueing.services import (
+    QueueError,
+    ticket_call_next,
+    ticket_finish,
+    ticket_issue,
+    ticket_start,
+)
+from queueing.states import ACTIVE_AT_COUNTER, TicketAction, TicketStatus
+
+from .factories import CounterFactory, MembershipFactory, UserFactory
+
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+TELLERS = 16
+TICKETS = 300
+PRIORITIES = [
+    routing.PriorityClass.REGULAR,
+    routing.PriorityClass.REGULAR,
+    routing.PriorityClass.REGULAR,
+    routing.PriorityClass.VIP,
+    routing.PriorityClass.CARE,
+    routing.PriorityClass.APPOINTMENT,
+]
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    if ON_POSTGRES:
+        return
+    reason = "needs PostgreSQL: set DATABASE_URL=postgres://..."
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI runs every test, nothing may be skipped)")
+    pytest.skip(reason)
+
+
+def run_in_threads(count: int, work: Callable[[int, threading.Barrier], object]) -> list:
+    """Run work(i, barrier) in `count` threads released together; return results in order.
+    Any exception in a thread fails the test (after every thread has finished)."""
+    barrier = threading.Barrier(count, timeout=30)
+    results: list = [None] * count
+    errors: list[BaseException] = []
+
+    def target(i: int) -> None:
+        try:
+            results[i] = work(i, barrier)
+        except BaseException as exc:
+            errors.append(exc)
+            barrier.abort()
+        finally:
+            # Each thread opened its own connection; leaving it open blocks the test
+            # database teardown.
+            connection.close()
+
+    threads = [threading.Thread(target=target, args=(i,), name=f"bf-{i}") for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a thread is stuck (deadlock?)"
+    if errors:
+        raise errors[0]
+    return results
+
+
+def _teller_at_counter(branch, services, number: int):
+    teller = UserFactory(username=f"teller-{number}")
+    MembershipFactory(user=teller, branch=branch, role="teller")
+    counter = CounterFactory(branch=branch, number=number, serves=services)
+    return teller, counter
+
+
+def test_it_calls_every_ticket_exactly_once_with_sixteen_tellers_racing(branch, cash, loans):
+    desks = [_teller_at_counter(branch, [cash, loans], n) for n in range(1, TELLERS + 1)]
+    issued = {
+        ticket_issue(
+            branch=branch,
+            service=cash if i % 3 else loans,
+            priority=PRIORITIES[i % len(PRIORITIES)],
+        ).pk
+        for i in range(TICKETS)
+    }
+
+    def serve_until_empty(i: int, barrier: threading.Barrier) -> list[int]:
+        teller, counter = desks[i]
+        served: list[int] = []
+        barrier.wait()
+        while True:
+            ticket = ticket_call_next(counter=counter, teller=teller)
+            if ticket is None:
+                return served
+            served.append(ticket.pk)
+            ticket_start(ticket_id=ticket.pk, by=teller)
+            ticket_finish(ticket_id=ticket.pk, by=teller)
+
+    per_teller = run_in_threads(TELLERS, serve_until_empty)
+
+    called = [pk for served in per_teller for pk in served]
+    duplicates = [pk for pk, times in Tally(called).items() if times > 1]
+    assert duplicates == []
+    assert set(called) == issued
+    assert len(called) == TICKETS
+    assert not Ticket.objects.filter(status=TicketStatus.WAITING).exists()
+    assert Ticket.objects.filter(status=TicketStatus.DONE).count() == TICKETS
+    assert TicketEvent.objects.filter(action=TicketAction.CALL).count() == TICKETS
+    # Each ticket was called at the counter, by the teller, whose list it is in.
+    for (teller, counter), served in zip(desks, per_teller, strict=True):
+        called_by = set(Ticket.objects.filter(pk__in=served).values_list("counter_id", "teller_id"))
+        assert called_by <= {(counter.pk, teller.pk)}
+    # The work really was shared: with 16 tellers racing, more than one of them served someone.
+    assert sum(1 for served in per_teller if served) > 1
+
+
+def test_it_numbers_tickets_issued_at_the_same_instant_without_gaps_or_duplicates(branch, cash):
+    per_tablet = 5
+
+    def issue(i: int, barrier: threading.Barrier) -> list[int]:
+        barrier.wait()  # all tablets press at once, including the day's very first ticket
+        return [ticket_issue(branch=branch, service=cash).number for _ in range(per_tablet)]
+
+    numbers = [n for batch in run_in_threads(TELLERS, issue) for n in batch]
+
+    total = TELLERS * per_tablet
+    assert sorted(numbers) == list(range(1, total + 1))
+    assert DailySequence.objects.get(branch=branch, prefix=cash.prefix).last_number == total
+    codes = list(Ticket.objects.filter(service=cash).values_list("code", flat=True))
+    assert len(codes) == len(set(codes)) == total
+
+
+def test_it_calls_one_customer_when_a_teller_double_clicks_call_next(branch, cash, loans):
+    teller, counter = _teller_at_counter(branch, [cash, loans], 1)
+    for _ in range(10):
+        ticket_issue(branch=branch, service=cash)
+
+    for _round in range(5):
+
+        def click(i: int, barrier: threading.Barrier):
+            barrier.wait()
+            try:
+                return ticket_call_next(counter=counter, teller=teller)
+            except QueueError as exc:
+                return exc
+
+        outcomes = run_in_threads(2, click)
+
+        called = [o for o in outcomes if isinstance(o, Ticket)]
+        refused = [o for o in outcomes if isinstance(o, QueueError)]
+        assert len(called) == 1, outcomes
+        assert len(refused) == 1, outcomes
+        active = Ticket.objects.filter(counter=counter, status__in=list(ACTIVE_AT_COUNTER))
+        assert list(active.values_list("pk", flat=True)) == [called[0].pk]
+        ticket_start(ticket_id=called[0].pk, by=teller)
+        ticket_finish(ticket_id=called[0].pk, by=teller)
+
+    assert Ticket.objects.filter(status=TicketStatus.DONE).count() == 5
+    assert Ticket.objects.filter(status=TicketStatus.WAITING).count() == 5
+    assert TicketEvent.objects.filter(action=TicketAction.CALL).count() == 5
