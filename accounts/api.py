@@ -1,11 +1,15 @@
-"""API-wide behaviour: domain errors become 400 with a message, never a 500."""
+"""API-wide behaviour: the staff base view, and domain errors as 400 with a message, never 500."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from rest_framework import status
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .access import BranchRolePermission
 from .errors import DomainError
+from .models import Role
 
 
 def exception_handler(exc, context):
@@ -17,3 +21,22 @@ def exception_handler(exc, context):
         body = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)
+
+
+ANY_STAFF = (Role.LOBBY_MANAGER, Role.TELLER, Role.BRANCH_HEAD, Role.ADMIN)
+
+
+class BranchApi(APIView):
+    """Base for staff endpoints: role + branch check (sets request.branch); times come out in
+    the branch's own time zone."""
+
+    permission_classes = [BranchRolePermission]
+    allowed_roles: tuple[str, ...] = ANY_STAFF
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        timezone.activate(request.branch.tz)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        timezone.deactivate()
+        return super().finalize_response(request, response, *args, **kwargs)

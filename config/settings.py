@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
     "csp",
@@ -187,12 +188,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "accounts.api.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"survey": env.str("SURVEY_THROTTLE_RATE", default="30/hour")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "BranchFlow API",
     "DESCRIPTION": "Bank-branch reception: queueing, CRM, feedback and KPIs.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the installed sidecar package: no CDN, and it passes our strict CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery: Redis when REDIS_URL is set; otherwise kombu's filesystem transport (no server).

@@ -11,32 +11,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.access import BranchRolePermission
-from accounts.models import Role
+from accounts.api import BranchApi
 
 from . import selectors, services
 from .models import Interaction
 from .serializers import CustomerOutputSerializer, InteractionOutputSerializer
 
-ANY_STAFF = (Role.LOBBY_MANAGER, Role.TELLER, Role.BRANCH_HEAD, Role.ADMIN)
 TAG = "crm"
-
-
-class BranchApi(APIView):
-    """Base: role + branch check; times come out in the branch's own time zone."""
-
-    permission_classes = [BranchRolePermission]
-    allowed_roles: tuple[str, ...] = ANY_STAFF
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        timezone.activate(request.branch.tz)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        timezone.deactivate()
-        return super().finalize_response(request, response, *args, **kwargs)
 
 
 def _customer_here(request, pk: int):

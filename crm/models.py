@@ -10,7 +10,8 @@ from .personal_data import mask_id_number, mask_phone
 class Customer(models.Model):
     """A bank customer, known across branches by mobile phone number."""
 
-    phone = models.CharField(_("mobile phone"), max_length=20, unique=True, null=True)
+    # NULL, not "", once anonymised: many erased customers must not collide on the unique index.
+    phone = models.CharField(_("mobile phone"), max_length=20, unique=True, null=True)  # noqa: DJ001
     name = models.CharField(_("name"), max_length=60, blank=True)
     id_number = models.CharField(_("ID number"), max_length=30, blank=True)
     is_vip = models.BooleanField(_("VIP"), default=False)

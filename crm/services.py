@@ -76,7 +76,9 @@ def interaction_record(
         occurred_at=occurred_at,
         source=source,
     )
-    if customer.last_visit_at is None or occurred_at > customer.last_visit_at:
+    # A staff note is not a visit: it must not postpone the customer's anonymisation.
+    is_contact = kind != Interaction.Kind.NOTE
+    if is_contact and (customer.last_visit_at is None or occurred_at > customer.last_visit_at):
         Customer.objects.filter(pk=customer.pk).update(last_visit_at=occurred_at)
     announce_interaction(
         interaction_id=interaction.pk, customer_id=customer.pk, branch_id=branch.pk, kind=kind

@@ -4,15 +4,15 @@ Staff endpoints are for the branch head; the public one takes a customer's answe
 only by the signed one-time token in their SMS link.
 """
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts.access import BranchRolePermission
+from accounts.api import BranchApi
 from accounts.models import Role
 
 from . import selectors, services
@@ -22,22 +22,11 @@ from .serializers import InvitationOutputSerializer, ResponseOutputSerializer
 TAG = "feedback"
 
 
-class BranchApi(APIView):
-    """Base: role + branch check; times come out in the branch's own time zone."""
-
-    permission_classes = [BranchRolePermission]
-    allowed_roles: tuple[str, ...] = (Role.BRANCH_HEAD, Role.ADMIN)
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        timezone.activate(request.branch.tz)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        timezone.deactivate()
-        return super().finalize_response(request, response, *args, **kwargs)
+class BranchHeadApi(BranchApi):
+    allowed_roles = (Role.BRANCH_HEAD, Role.ADMIN)
 
 
-class InvitationListApi(BranchApi):
+class InvitationListApi(BranchHeadApi):
     pagination_class = LimitOffsetPagination
 
     class FilterSerializer(serializers.Serializer):
@@ -62,7 +51,7 @@ class InvitationListApi(BranchApi):
         return paginator.get_paginated_response(InvitationOutputSerializer(page, many=True).data)
 
 
-class ResponseListApi(BranchApi):
+class ResponseListApi(BranchHeadApi):
     pagination_class = LimitOffsetPagination
 
     @extend_schema(tags=[TAG], responses=ResponseOutputSerializer(many=True))
@@ -81,6 +70,9 @@ class PublicResponseCreateApi(APIView):
 
     authentication_classes: list = []  # no session, so no CSRF: the token is the authority
     permission_classes = [AllowAny]
+    # Public: limit guessing and floods per client address (rate in settings).
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "survey"
 
     class InputSerializer(serializers.Serializer):
         token = serializers.CharField(max_length=500)

@@ -36,6 +36,9 @@ class SurveyInvitation(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "scheduled_for"])]
 
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_status_display()}"
+
 
 class SurveyResponse(models.Model):
     class Channel(models.TextChoices):
@@ -64,3 +67,6 @@ class SurveyResponse(models.Model):
         verbose_name_plural = _("survey responses")
         ordering = ["-submitted_at"]
         indexes = [models.Index(fields=["branch", "submitted_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.satisfaction}/5 {self.submitted_at:%Y-%m-%d}"

@@ -4,9 +4,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from accounts.api import BranchApi
 from accounts.models import Role
 from accounts.timeutil import branch_today
-from queueing.api import BranchApi
 
 from . import selectors
 from .serializers import SnapshotOutputSerializer, TodaySummarySerializer

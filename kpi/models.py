@@ -39,3 +39,7 @@ class KpiSnapshot(models.Model):
                 name="uniq_kpi_hour",
             ),
         ]
+
+    def __str__(self) -> str:
+        scope = f"{self.hour:02d}h" if self.hour is not None else "day"
+        return f"{self.branch_id} {self.day} {scope} {self.service_code or '*'}"

@@ -5,16 +5,15 @@ fetches objects with get_for_branch, so another branch's counter or ticket is a 
 Domain errors (QueueError) become 400 {"detail", "code"} in accounts.api.exception_handler.
 """
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.access import BranchRolePermission, get_for_branch
+from accounts.access import get_for_branch
+from accounts.api import BranchApi
 from accounts.models import Role
 from accounts.timeutil import branch_today
 
@@ -29,23 +28,7 @@ from .serializers import (
 )
 from .states import TicketStatus
 
-ANY_STAFF = (Role.LOBBY_MANAGER, Role.TELLER, Role.BRANCH_HEAD, Role.ADMIN)
 TAG = "queue"
-
-
-class BranchApi(APIView):
-    """Base: role + branch check; times come out in the branch's own time zone."""
-
-    permission_classes = [BranchRolePermission]
-    allowed_roles: tuple[str, ...] = ANY_STAFF
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        timezone.activate(request.branch.tz)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        timezone.deactivate()
-        return super().finalize_response(request, response, *args, **kwargs)
 
 
 def _ticket_response(ticket: Ticket, code: int = status.HTTP_200_OK) -> Response:

@@ -106,6 +106,9 @@ class CounterSkill(models.Model):
             models.UniqueConstraint(fields=["counter", "service"], name="uniq_counter_skill")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.counter_id}:{self.service_id}#{self.rank}"
+
 
 class DailySequence(models.Model):
     """The last number issued per branch, prefix and local day; its row lock serialises issuing."""
@@ -121,6 +124,9 @@ class DailySequence(models.Model):
                 fields=["branch", "prefix", "business_date"], name="uniq_daily_sequence"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix} {self.business_date}: {self.last_number}"
 
 
 class Ticket(models.Model):
@@ -221,3 +227,6 @@ class TicketEvent(models.Model):
     class Meta:
         ordering = ["at", "pk"]
         indexes = [models.Index(fields=["ticket", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.action} {self.at:%H:%M:%S}"

@@ -8,8 +8,8 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from accounts.access import get_for_branch
+from accounts.api import ANY_STAFF, BranchApi
 from accounts.models import Role
-from queueing.api import ANY_STAFF, BranchApi
 from queueing.selectors import service_by_code
 
 from . import selectors, services

@@ -31,12 +31,13 @@ def visit_register(
     service: Service,
     name: str = "",
     amount: Decimal | None = None,
-    needs: SpecialNeeds = SpecialNeeds(),
+    needs: SpecialNeeds | None = None,
     divert: bool = False,
     sms_consent: bool | None = None,
     note: str = "",
 ) -> Visit:
     """Greet a customer: find or create them, then issue a ticket or send them to the machines."""
+    needs = needs or SpecialNeeds()
     if service.branch_id != branch.pk:
         raise ReceptionError(_("That service belongs to another branch."))
     now = timezone.now()

@@ -10,6 +10,13 @@ from .factories import BranchFactory, CounterFactory, MembershipFactory, Service
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _empty_sms_outbox():
     LocmemBackend.outbox.clear()
     yield
