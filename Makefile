@@ -3,6 +3,8 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command 
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run PORT=8106` when 8000 is taken.
+PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings
 
 .PHONY: run test install migrate seed lint format check messages clean
@@ -16,8 +18,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Runtime files of the embedded (no-server) setup: SQLite, the filesystem broker, file cache, SMS outbox.
 var:
-	mkdir -p var/celery/queue var/celery/processed var/cache var/sms
+	@mkdir -p var/celery/queue var/celery/processed var/cache var/sms var/staticfiles
 
 migrate: install var
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
@@ -25,9 +28,9 @@ migrate: install var
 seed: migrate
 	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
 
-# Web on http://127.0.0.1:8000 plus a Celery worker and beat; Ctrl-C stops all three (honcho).
+# Web on http://127.0.0.1:$(PORT) plus a Celery worker and beat; Ctrl-C stops all three (honcho).
 run: seed
-	DJANGO_DEBUG=1 $(BIN)/honcho -f Procfile.dev start
+	DJANGO_DEBUG=1 $(BIN)/honcho -f Procfile.dev start --port $(PORT)
 
 test: install var
 	$(BIN)/ruff check .
