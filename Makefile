@@ -5,9 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # `make run PORT=8106` when 8000 is taken.
 PORT ?= 8000
+# Absolute links (SMS, display-board QR codes) point at the development server.
+PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 export DJANGO_SETTINGS_MODULE ?= config.settings
 
-.PHONY: run test install migrate seed lint format check messages clean
+.PHONY: run test install var migrate seed lint format check messages clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "BranchFlow needs Python 3.11 or newer"; exit 1; }
@@ -26,11 +28,11 @@ migrate: install var
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
 
 seed: migrate
-	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
+	DJANGO_DEBUG=1 PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/python manage.py seed_demo
 
 # Web on http://127.0.0.1:$(PORT) plus a Celery worker and beat; Ctrl-C stops all three (honcho).
 run: seed
-	DJANGO_DEBUG=1 $(BIN)/honcho -f Procfile.dev start --port $(PORT)
+	DJANGO_DEBUG=1 PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/honcho -f Procfile.dev start --port $(PORT)
 
 test: install var
 	$(BIN)/ruff check .
@@ -46,8 +48,9 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Production settings must pass Django's deployment checklist.
+# Production settings (no DEBUG, HTTPS on) must pass Django's deployment checklist.
 check: install
+	DJANGO_DEBUG=0 DJANGO_HTTPS=1 \
 	DJANGO_SECRET_KEY=check-only-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
 	DJANGO_ALLOWED_HOSTS=branch.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 
