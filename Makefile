@@ -7,7 +7,6 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 # Absolute links (SMS, display-board QR codes) point at the development server.
 PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
-export DJANGO_SETTINGS_MODULE ?= config.settings
 
 .PHONY: run test install var migrate seed lint format check messages clean
 
@@ -38,7 +37,7 @@ test: install var
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=config.test_settings
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=config.test_settings $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
