@@ -137,6 +137,15 @@ def worker(tmp_path, worker_queue):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+        _delete_queue(worker_queue)
+
+
+def _delete_queue(name: str) -> None:
+    """Leave no per-run queue (nor kombu's bindings for it) behind on the shared Redis."""
+    import redis
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.delete(name, f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}")
 
 
 def _wait_for_line(outbox: Path, reference: str, process, log_path: Path) -> dict:
