@@ -88,19 +88,25 @@ def ticket_issue(
 
 def _lock_counter(counter_id: int) -> Counter:
     # of=("self",): lock only the counter, not the joined branch row every counter shares.
-    return Counter.objects.select_for_update(of=("self",)).select_related("branch").get(pk=counter_id)
+    return (
+        Counter.objects.select_for_update(of=("self",)).select_related("branch").get(pk=counter_id)
+    )
 
 
 @transaction.atomic
 def ticket_call_next(*, counter: Counter, teller: User) -> Ticket | None:
     """Call the next ticket for this counter, or None when nobody it serves is waiting.
 
-    Safe under concurrency: the counter row lock stops a double-click calling two customers;
-    between counters, the chosen ticket is claimed with SELECT ... FOR UPDATE SKIP LOCKED and its
-    status re-read, so two tellers never get the same customer and nobody is dropped: a teller
-    who loses a race just takes the next choice from the same snapshot.
+    Safe under concurrency: the counter row lock stops a double-click calling two customers.
+    Then the branch row lock makes each call-next of a branch decide alone, on a snapshot read
+    after the lock: without it, two tellers each holding their claimed ticket while bumping the
+    other's bypass count deadlock, and a ticket locked for a bump would be skipped unfairly.
+    It is held for milliseconds; a branch calls a customer every few seconds at most. The
+    claim itself is still FOR UPDATE SKIP LOCKED with the status re-read, so a ticket locked by
+    another use case (a cancel) is never called twice or waited on.
     """
     counter = _lock_counter(counter.pk)
+    list(Branch.objects.select_for_update().filter(pk=counter.branch_id).values_list("pk"))
     if not counter.accepts_calls:
         raise QueueError(_("Open the counter (and end the pause) before calling."))
     if counter_current_ticket(counter=counter) is not None:
@@ -170,10 +176,12 @@ def _apply(
     elif action == TicketAction.START:
         ticket.started_at = at
         fields.add("started_at")
-    elif action in (TicketAction.FINISH, TicketAction.TRANSFER, TicketAction.NO_SHOW):
-        ticket.finished_at = at
-        fields.add("finished_at")
-    elif action == TicketAction.CANCEL:
+    elif action in (
+        TicketAction.FINISH,
+        TicketAction.TRANSFER,
+        TicketAction.NO_SHOW,
+        TicketAction.CANCEL,
+    ):
         ticket.finished_at = at
         fields.add("finished_at")
     ticket.save(update_fields=sorted(fields))

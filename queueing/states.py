@@ -1,8 +1,8 @@
 """The ticket life cycle as an explicit state machine (pure: no ORM).
 
-    waiting ─call→ called ─start→ serving ─finish→ done
-       │             │  ↺ recall (up to the branch's N)   └─transfer→ transferred (+ a new waiting ticket)
-       └─cancel→ cancelled        └─no_show→ no_show
+waiting ─call→ called ─start→ serving ─finish→ done
+   │             │  ↺ recall (up to the branch's N)   └─transfer→ transferred (+ a new waiting ticket)
+   └─cancel→ cancelled        └─no_show→ no_show
 """
 
 from enum import StrEnum
