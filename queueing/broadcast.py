@@ -30,6 +30,11 @@ def current_version(branch_id: int) -> int:
     return int(cache.get(version_key(branch_id)) or 0)
 
 
+async def acurrent_version(branch_id: int) -> int:
+    """current_version for async code (the server-sent-events stream)."""
+    return int(await cache.aget(version_key(branch_id)) or 0)
+
+
 def bump_version(branch_id: int) -> int:
     key = version_key(branch_id)
     try:

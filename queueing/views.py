@@ -1,1 +1,209 @@
-"""Pages of this app (thin: parse, call a service or selector, render)."""
+"""Pages of this app (thin: parse, call a service or selector, render).
+
+The display board (branch display token in the URL), the printed ticket (staff) and the
+customer's status page (signed link). Live updates: queueing/live.py, docs/live-updates.md.
+"""
+
+import math
+
+import segno
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from accounts.access import get_for_branch, staff_required
+from accounts.models import Branch, Role
+
+from . import live, selectors
+from .links import ticket_id_from_token, ticket_status_token
+from .models import Ticket
+from .states import FINAL, TicketStatus
+
+# The board and the printed ticket are bilingual signs: Chinese and English side by side,
+# whatever the viewer's language.
+SIGN_LANGUAGES = ("zh-hans", "en")
+CALL_SENTENCE = _("Ticket %(code)s, please go to counter %(counter)s")
+GO_TO_COUNTER = _("Please go to counter %(counter)s")
+BOARD_LABELS = {
+    "now_calling": _("Now calling"),
+    "recent_calls": _("Recent calls"),
+    "waiting": _("People waiting"),
+    "ticket": _("Ticket"),
+    "counter": _("Counter"),
+    "no_calls": _("No calls yet today"),
+    "enable_sound": _("Click anywhere to enable sound"),
+    "listen": _("Please listen for your number and have your ID card ready."),
+    "offline": _("Reconnecting…"),
+}
+TICKET_LABELS = {
+    "your_number": _("Your number"),
+    "service": _("Service"),
+    "issued": _("Issued"),
+    "ahead": _("People ahead"),
+    "wait": _("Estimated wait"),
+    "scan": _("Scan to follow your turn on your phone"),
+    "keep": _("Please keep this ticket until you are called."),
+    "no_counter": _("No counter open for this service"),
+    "minutes": _("min"),
+}
+
+
+def _in_language(lang: str, message, **params) -> str:
+    with translation.override(lang):
+        text = str(message)
+    return text % params if params else text
+
+
+def _bilingual(message, **params) -> dict[str, str]:
+    zh, en = (_in_language(lang, message, **params) for lang in SIGN_LANGUAGES)
+    if zh == en:  # not translated yet: one line, not the same sentence twice
+        return {"zh": zh, "en": ""}
+    return {"zh": zh, "en": en}
+
+
+def _bilingual_labels(labels: dict) -> dict[str, dict[str, str]]:
+    return {key: _bilingual(message) for key, message in labels.items()}
+
+
+def _eta_minutes(eta_s: float) -> int | None:
+    """Whole minutes, rounded up; None when no open counter serves the ticket (infinite)."""
+    if math.isinf(eta_s):
+        return None
+    return max(1, math.ceil(eta_s / 60)) if eta_s > 0 else 0
+
+
+# --- The lobby display board ---------------------------------------------------------------------
+
+
+def _board_branch(token: str) -> Branch:
+    branch = selectors.branch_by_display_token(token=token)
+    if branch is None:
+        raise Http404
+    return branch
+
+
+def _board_state(branch: Branch) -> dict:
+    calls = selectors.recent_calls(branch=branch, limit=8)
+    waiting = selectors.waiting_by_service(branch=branch)
+    newest = calls[0] if calls else None
+    return {
+        "branch": branch,
+        "calls": calls,
+        "newest": newest,
+        "newest_sentence": _bilingual(
+            CALL_SENTENCE, code=newest.code, counter=newest.counter.number
+        )
+        if newest and newest.counter
+        else None,
+        "waiting": waiting,
+        "waiting_total": sum(row["waiting"] for row in waiting),
+        "t": _bilingual_labels(BOARD_LABELS),
+    }
+
+
+def board(request: HttpRequest, token: str) -> HttpResponse:
+    branch = _board_branch(token)
+    context = _board_state(branch)
+    context.update(
+        live=live.live_context(request, branch.pk),
+        state_url=reverse("queueing:board_state", args=[token]),
+        # Spoken with the ticket code and counter filled in by board.js.
+        say=_bilingual(CALL_SENTENCE, code="{code}", counter="{counter}"),
+        now=timezone.localtime(timezone.now(), branch.tz),
+    )
+    return render(request, "queueing/board.html", context)
+
+
+def board_state(request: HttpRequest, token: str) -> HttpResponse:
+    branch = _board_branch(token)
+    response = render(request, "queueing/board.html#state", _board_state(branch))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- The printed ticket ---------------------------------------------------------------------------
+
+
+def status_url_for(ticket: Ticket) -> str:
+    path = reverse("queueing:ticket_status", args=[ticket_status_token(ticket.pk)])
+    return settings.PUBLIC_BASE_URL.rstrip("/") + path
+
+
+@staff_required(Role.LOBBY_MANAGER, Role.TELLER)
+def ticket_print(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = get_for_branch(
+        selectors.tickets_for_branch(branch=request.branch), request.branch, pk=pk
+    )
+    width = "58" if request.GET.get("w") == "58" else "80"
+    status_url = status_url_for(ticket)
+    outlook = selectors.ticket_outlook(ticket=ticket)
+    context = {
+        "ticket": ticket,
+        "branch": request.branch,
+        "width": width,
+        "other_width": "80" if width == "58" else "58",
+        "auto_print": request.GET.get("print") == "1",
+        "issued": timezone.localtime(ticket.issued_at, request.branch.tz),
+        "outlook": outlook,
+        "eta_minutes": _eta_minutes(outlook["eta_s"]),
+        "is_waiting": ticket.status == TicketStatus.WAITING,
+        "status_url": status_url,
+        "qr_uri": segno.make(status_url, error="m").svg_data_uri(scale=4, border=2),
+        "t": _bilingual_labels(TICKET_LABELS),
+    }
+    return render(request, "queueing/ticket_print.html", context)
+
+
+# --- The customer's status page -------------------------------------------------------------------
+
+
+def _customer_ticket(token: str) -> Ticket | None:
+    ticket_id = ticket_id_from_token(token)
+    return selectors.ticket_for_customer(ticket_id=ticket_id) if ticket_id else None
+
+
+def _status_state(ticket: Ticket) -> dict:
+    outlook = selectors.ticket_outlook(ticket=ticket)
+    successor = (
+        selectors.ticket_successor(ticket=ticket)
+        if ticket.status == TicketStatus.TRANSFERRED
+        else None
+    )
+    return {
+        "ticket": ticket,
+        "branch": ticket.branch,
+        "outlook": outlook,
+        "eta_minutes": _eta_minutes(outlook["eta_s"]),
+        "is_final": ticket.status in FINAL,
+        "go_to": _bilingual(GO_TO_COUNTER, counter=ticket.counter.number)
+        if ticket.counter
+        else None,
+        "successor_url": reverse("queueing:ticket_status", args=[ticket_status_token(successor.pk)])
+        if successor
+        else None,
+        "call_key": f"{ticket.pk}:{ticket.recall_count}" if ticket.called_at else "",
+    }
+
+
+def ticket_status(request: HttpRequest, token: str) -> HttpResponse:
+    ticket = _customer_ticket(token)
+    if ticket is None:
+        return render(request, "queueing/ticket_status_invalid.html", status=404)
+    context = _status_state(ticket)
+    context.update(
+        live=live.live_context(request, ticket.branch_id),
+        state_url=reverse("queueing:ticket_status_state", args=[token]),
+    )
+    return render(request, "queueing/ticket_status.html", context)
+
+
+def ticket_status_state(request: HttpRequest, token: str) -> HttpResponse:
+    ticket = _customer_ticket(token)
+    if ticket is None:
+        raise Http404
+    response = render(request, "queueing/ticket_status.html#state", _status_state(ticket))
+    response["Cache-Control"] = "no-store"
+    return response
