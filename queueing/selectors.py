@@ -208,3 +208,24 @@ def ticket_list(
     if service_code:
         queryset = queryset.filter(service__code=service_code)
     return queryset.order_by("-issued_at", "-pk")
+
+
+# --- Reads for the display board and the customer's pages (queueing/views.py) ------------------
+
+
+def branch_by_display_token(*, token: str) -> Branch | None:
+    if not token:
+        return None
+    return Branch.objects.filter(display_token=token).first()
+
+
+def ticket_for_customer(*, ticket_id: int) -> Ticket | None:
+    """The one ticket a signed status link names, with what its page shows."""
+    return (
+        Ticket.objects.select_related("branch", "service", "counter").filter(pk=ticket_id).first()
+    )
+
+
+def ticket_successor(*, ticket: Ticket) -> Ticket | None:
+    """The new ticket a transfer issued (the customer's link follows them there)."""
+    return Ticket.objects.filter(transferred_from=ticket).first()
