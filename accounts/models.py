@@ -38,7 +38,9 @@ class Branch(models.Model):
     max_priority_bypass = models.PositiveSmallIntegerField(
         _("max priority bypass (K)"),
         default=3,
-        help_text=_("No regular customer is passed over by more than this many priority customers."),
+        help_text=_(
+            "No regular customer is passed over by more than this many priority customers."
+        ),
     )
     aging_enabled = models.BooleanField(
         _("age tickets past target wait to the front"), default=True

@@ -16,6 +16,8 @@ def invitations_for_branch(*, branch: Branch) -> QuerySet[SurveyInvitation]:
 
 def satisfaction_for_day(*, branch: Branch, day) -> dict:
     start, end = local_day_bounds(branch, day)
-    return responses_for_branch(branch=branch).filter(
-        submitted_at__gte=start, submitted_at__lt=end
-    ).aggregate(avg=Avg("satisfaction"), count=Count("pk"))
+    return (
+        responses_for_branch(branch=branch)
+        .filter(submitted_at__gte=start, submitted_at__lt=end)
+        .aggregate(avg=Avg("satisfaction"), count=Count("pk"))
+    )

@@ -31,7 +31,7 @@ class ConsoleBackend(BaseBackend):
     """Development: print the message (number masked) instead of sending it."""
 
     def send(self, message: SmsMessage) -> None:
-        print(f"[SMS to {mask_phone(message.to)}] {message.body}", flush=True)  # noqa: T201
+        print(f"[SMS to {mask_phone(message.to)}] {message.body}", flush=True)
 
 
 class FileBackend(BaseBackend):

@@ -102,4 +102,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Password for every demo user: {DEMO_PASSWORD}")
         for username, full_name, role in STAFF:
             self.stdout.write(f"  {username:<10} {Role(role).label}  ({full_name})")
-        self.stdout.write(f"Display board: http://127.0.0.1:8000/queue/board/{branch.display_token}/")
+        self.stdout.write(
+            f"Display board: http://127.0.0.1:8000/queue/board/{branch.display_token}/"
+        )
