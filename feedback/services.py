@@ -117,7 +117,11 @@ def invitation_from_token(token: str) -> SurveyInvitation | None:
     invitation_id = invitation_id_from_token(token)
     if invitation_id is None:
         return None
-    return SurveyInvitation.objects.select_related("branch").filter(pk=invitation_id).first()
+    return (
+        SurveyInvitation.objects.select_related("branch", "customer", "interaction")
+        .filter(pk=invitation_id)
+        .first()
+    )
 
 
 @transaction.atomic
