@@ -160,16 +160,32 @@
   var known = {};
   callsIn(stateEl).forEach(function (call) { known[call.key] = true; });
 
-  function flash(keys) {
-    keys.forEach(function (key) {
+  // key -> time the highlight ends; re-applied after every re-render of the state.
+  var flashUntil = {};
+  function applyFlash() {
+    var now = Date.now();
+    Object.keys(flashUntil).forEach(function (key) {
+      if (flashUntil[key] <= now) { delete flashUntil[key]; return; }
       stateEl.querySelectorAll('[data-call-key="' + key + '"]').forEach(function (node) {
         node.classList.add("is-flashing");
-        setTimeout(function () { node.classList.remove("is-flashing"); }, FLASH_MS);
       });
     });
   }
+  function flash(keys) {
+    var until = Date.now() + FLASH_MS;
+    keys.forEach(function (key) { flashUntil[key] = until; });
+    applyFlash();
+    setTimeout(function () {
+      stateEl.querySelectorAll(".is-flashing").forEach(function (node) {
+        if (!flashUntil[node.dataset.callKey] || flashUntil[node.dataset.callKey] <= Date.now()) {
+          node.classList.remove("is-flashing");
+        }
+      });
+    }, FLASH_MS + 50);
+  }
 
   function onState() {
+    applyFlash();
     var fresh = callsIn(stateEl).filter(function (call) { return !known[call.key]; });
     fresh.forEach(function (call) { known[call.key] = true; });
     if (!fresh.length) return;
