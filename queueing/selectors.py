@@ -53,7 +53,9 @@ def waiting_tickets(*, branch: Branch) -> QuerySet[Ticket]:
     )
 
 
-def waiting_snapshot(*, branch: Branch, counter: Counter | None = None) -> list[routing.WaitingTicket]:
+def waiting_snapshot(
+    *, branch: Branch, counter: Counter | None = None
+) -> list[routing.WaitingTicket]:
     queryset = waiting_tickets(branch=branch)
     if counter is not None:
         queryset = queryset.filter(
@@ -118,38 +120,60 @@ def recent_calls(*, branch: Branch, limit: int = 8) -> list[Ticket]:
 
 
 def handling_stats(*, branch: Branch, sample: int = 30) -> eta.HandlingStats:
-    """Recent mean handling time per service, shrunk toward the standard when data is thin."""
-    means: dict[str, float] = {}
+    """Recent mean handling time per service, shrunk toward the standard when data is thin.
+
+    One query for the branch (newest first), then the last `sample` per service in Python:
+    customers' status pages poll this, so it must not cost a query per service."""
     since = timezone.now() - timedelta(days=14)
-    for service in services_for_branch(branch=branch):
-        durations = [
-            (finished - started).total_seconds()
-            for started, finished in Ticket.objects.filter(
-                service=service,
-                status=TicketStatus.DONE,
-                finished_at__gte=since,
-                started_at__isnull=False,
-            )
-            .order_by("-finished_at")
-            .values_list("started_at", "finished_at")[:sample]
+    services = list(services_for_branch(branch=branch))
+    recent: dict[int, list[float]] = {service.pk: [] for service in services}
+    rows = (
+        Ticket.objects.filter(
+            branch=branch,
+            status=TicketStatus.DONE,
+            finished_at__gte=since,
+            started_at__isnull=False,
+        )
+        .order_by("-finished_at")
+        .values_list("service_id", "started_at", "finished_at")[
+            : sample * max(len(services), 1) * 4
         ]
-        means[service.code] = eta.handling_mean(durations, service.standard_handle_minutes * 60.0)
-    return eta.HandlingStats(mean_s=means)
+    )
+    for service_id, started, finished in rows:
+        durations = recent.get(service_id)
+        if durations is not None and len(durations) < sample:
+            durations.append((finished - started).total_seconds())
+    return eta.HandlingStats(
+        mean_s={
+            service.code: eta.handling_mean(
+                recent[service.pk], service.standard_handle_minutes * 60.0
+            )
+            for service in services
+        }
+    )
 
 
 def counter_states(*, branch: Branch, stats: eta.HandlingStats) -> list[eta.CounterState]:
     now = timezone.now()
+    active = {
+        ticket.counter_id: ticket
+        for ticket in Ticket.objects.filter(
+            branch=branch, status__in=list(ACTIVE_AT_COUNTER), counter__isnull=False
+        ).select_related("service")
+    }
     states = []
     for counter in counters_for_branch(branch=branch).filter(is_open=True, is_paused=False):
         codes = [skill.service.code for skill in counter.skills.all() if skill.service.is_active]
-        current = counter_current_ticket(counter=counter)
+        current = active.get(counter.pk)
         busy = 0.0
         if current is not None:
             expected = stats.mean_s.get(current.service.code, 0.0)
             began = current.started_at or current.called_at or now
             # Someone over their expected time is probably nearly done, not done: keep a floor.
             busy = max(expected - (now - began).total_seconds(), expected * 0.1)
-        states.append(eta.CounterState(counter_id=counter.pk, service_codes=codes, busy_until_estimate_s=busy))
+        states.append(
+            eta.CounterState(counter_id=counter.pk, service_codes=codes, busy_until_estimate_s=busy)
+        )
     return states
 
 
@@ -168,7 +192,9 @@ def ticket_outlook(*, ticket: Ticket) -> dict:
     ahead = sum(
         1
         for t in snapshot
-        if t.id != ticket.pk and t.service_code == ticket.service.code and waits.get(t.id, float("inf")) < mine
+        if t.id != ticket.pk
+        and t.service_code == ticket.service.code
+        and waits.get(t.id, float("inf")) < mine
     )
     return {"people_ahead": ahead, "eta_s": mine}
 
