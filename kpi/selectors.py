@@ -7,7 +7,8 @@ from django.utils import timezone
 from accounts.models import Branch
 from accounts.timeutil import branch_today, local_day_bounds
 from feedback.selectors import satisfaction_for_day
-from queueing.models import Ticket
+from queueing.models import Service, Ticket
+from queueing.selectors import waiting_by_service
 from reception.models import Visit
 
 from .metrics import TicketRow, ticket_figures
@@ -61,3 +62,46 @@ def today_summary(*, branch: Branch) -> dict:
 
 def snapshots_for_day(*, branch: Branch, day: date):
     return KpiSnapshot.objects.filter(branch=branch, day=day)
+
+
+def today_breakdown(*, branch: Branch) -> dict:
+    """Live per-service and per-hour figures for today (branch's time zone).
+
+    Per service: waiting now plus the day's figures. Per hour: tickets issued in that hour and
+    customers served (finished) in that hour, over opening hours and any hour with activity.
+    """
+    day = branch_today(branch)
+    rows = ticket_rows(branch=branch, day=day)
+    by_service: dict[str, list[TicketRow]] = {}
+    issued_per_hour: dict[int, int] = {}
+    served_per_hour: dict[int, int] = {}
+    for row, hour in rows:
+        by_service.setdefault(row.service_code, []).append(row)
+        if row.status != "transferred":  # the follow-up ticket counts the customer
+            issued_per_hour[hour] = issued_per_hour.get(hour, 0) + 1
+        if row.status == "done" and row.finished_at:
+            finished = timezone.localtime(row.finished_at, branch.tz).hour
+            served_per_hour[finished] = served_per_hour.get(finished, 0) + 1
+    services = []
+    for entry in waiting_by_service(branch=branch):
+        service = entry["service"]
+        services.append(
+            {
+                "service": service,
+                "waiting": entry["waiting"],
+                "figures": ticket_figures(by_service.pop(service.code, [])),
+            }
+        )
+    # Services switched off today still had tickets: keep them in the table.
+    for service in Service.objects.filter(branch=branch, code__in=list(by_service)):
+        services.append(
+            {"service": service, "waiting": 0, "figures": ticket_figures(by_service[service.code])}
+        )
+    active_hours = set(issued_per_hour) | set(served_per_hour)
+    first = min([branch.opens_at.hour, *active_hours])
+    last = max([branch.closes_at.hour - (0 if branch.closes_at.minute else 1), *active_hours])
+    hours = [
+        {"hour": h, "issued": issued_per_hour.get(h, 0), "served": served_per_hour.get(h, 0)}
+        for h in range(first, last + 1)
+    ]
+    return {"day": day, "services": services, "hours": hours}

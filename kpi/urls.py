@@ -4,4 +4,6 @@ from . import views
 
 app_name = "kpi"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.today, name="today"),
+]
