@@ -1,4 +1,4 @@
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .models import Customer, Interaction
 from .personal_data import normalise_phone
@@ -35,4 +35,33 @@ def customer_interactions_at_branch(*, customer: Customer, branch) -> QuerySet[I
         Interaction.objects.filter(customer=customer, branch=branch)
         .select_related("staff")
         .order_by("-occurred_at", "-pk")
+    )
+
+
+# --- Reads for the staff pages (crm/views.py) ---------------------------------------------------
+
+
+def customers_known_at_branch(*, branch) -> QuerySet[Customer]:
+    """Customers who have been to this branch: an interaction there, or a registered visit
+    (a customer still waiting has no interaction yet). Staff may look up only these, so a
+    branch cannot browse the bank's whole customer base."""
+    # `visits` is reception's reverse relation, used by name: crm imports no other domain app.
+    return Customer.objects.filter(
+        Q(pk__in=Interaction.objects.filter(branch=branch).values("customer_id"))
+        | Q(pk__in=Customer.objects.filter(visits__branch=branch).values("pk"))
+    )
+
+
+def customer_for_branch(*, branch, pk: int) -> Customer | None:
+    return customers_known_at_branch(branch=branch).filter(pk=pk).first()
+
+
+def customer_search_at_branch(*, branch, phone: str) -> list[Customer]:
+    normalised = normalise_phone(phone)
+    if not normalised:
+        return []
+    return list(
+        customers_known_at_branch(branch=branch)
+        .filter(phone=normalised, anonymised_at__isnull=True)
+        .order_by("-last_visit_at", "-pk")[:10]
     )

@@ -4,4 +4,7 @@ from . import views
 
 app_name = "crm"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.search, name="search"),
+    path("customers/<int:pk>/", views.customer, name="customer"),
+]

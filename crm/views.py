@@ -1,1 +1,62 @@
-"""Pages of this app (thin: parse, call a service or selector, render)."""
+"""Pages of this app (thin: parse, call a service or selector, render).
+
+Staff look up a customer of their branch by phone and see the card, the branch's history with
+them, and add notes. Numbers are always masked here.
+"""
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+from accounts.access import staff_required
+from accounts.models import Role
+
+from . import selectors, services
+from .forms import NoteForm, PhoneSearchForm
+from .models import Interaction
+
+STAFF_ROLES = (Role.LOBBY_MANAGER, Role.TELLER, Role.BRANCH_HEAD)
+HISTORY_LENGTH = 20
+
+
+@staff_required(*STAFF_ROLES)
+def search(request: HttpRequest) -> HttpResponse:
+    form = PhoneSearchForm(request.GET if "phone" in request.GET else None)
+    results = None
+    if form.is_valid():
+        results = selectors.customer_search_at_branch(
+            branch=request.branch, phone=form.cleaned_data["phone"]
+        )
+    return render(request, "crm/search.html", {"form": form, "results": results})
+
+
+@staff_required(*STAFF_ROLES)
+@require_http_methods(["GET", "POST"])
+def customer(request: HttpRequest, pk: int) -> HttpResponse:
+    found = selectors.customer_for_branch(branch=request.branch, pk=pk)
+    if found is None:
+        raise Http404
+    form = NoteForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        services.interaction_record(
+            customer=found,
+            branch=request.branch,
+            kind=Interaction.Kind.NOTE,
+            occurred_at=timezone.now(),
+            summary=form.cleaned_data["note"],
+            staff=request.user,
+        )
+        messages.success(request, _("Note added."))
+        return redirect("crm:customer", pk=found.pk)
+    history = selectors.customer_interactions_at_branch(customer=found, branch=request.branch)
+    context = {
+        "customer": found,
+        "branch": request.branch,
+        "interactions": history[:HISTORY_LENGTH],
+        "note_form": form,
+        "search_form": PhoneSearchForm(),
+    }
+    return render(request, "crm/customer.html", context)
