@@ -19,6 +19,12 @@ from .forms import NoteForm, PhoneSearchForm
 from .models import Interaction
 
 STAFF_ROLES = (Role.LOBBY_MANAGER, Role.TELLER, Role.BRANCH_HEAD)
+# Outcomes reception writes into Interaction.outcome (crm does not import reception's choices).
+OUTCOME_LABELS = {
+    "completed": _("Completed"),
+    "incomplete": _("Not completed (customer to return)"),
+    "referred": _("Referred elsewhere"),
+}
 HISTORY_LENGTH = 20
 
 
@@ -55,7 +61,10 @@ def customer(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "customer": found,
         "branch": request.branch,
-        "interactions": history[:HISTORY_LENGTH],
+        "interactions": [
+            {"interaction": i, "outcome": OUTCOME_LABELS.get(i.outcome, i.outcome)}
+            for i in history[:HISTORY_LENGTH]
+        ],
         "note_form": form,
         "search_form": PhoneSearchForm(),
     }

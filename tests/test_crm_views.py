@@ -99,7 +99,7 @@ def test_it_lists_the_last_twenty_interactions(client, teller, customer, branch)
         )
     client.force_login(teller)
     response = client.get(page(customer))
-    summaries = [i.summary for i in response.context["interactions"]]
+    summaries = [row["interaction"].summary for row in response.context["interactions"]]
     assert summaries == [f"note-{n:02d}" for n in range(24, 4, -1)]
 
 
@@ -200,3 +200,15 @@ def test_it_forbids_staff_without_a_crm_role(client, branch, customer):
     MembershipFactory(user=nobody, branch=branch, role=Role.TELLER, is_active=False)
     client.force_login(nobody)
     assert client.get(page(customer)).status_code == 403
+
+
+def test_it_names_the_outcome_of_a_visit(client, teller, customer, branch):
+    interaction_record(
+        customer=customer,
+        branch=branch,
+        kind=Interaction.Kind.BRANCH_SERVICE,
+        occurred_at=datetime(2026, 3, 3, 10, 0, tzinfo=SHANGHAI),
+        outcome="referred",
+    )
+    client.force_login(teller)
+    assert "Referred elsewhere" in client.get(page(customer)).content.decode()

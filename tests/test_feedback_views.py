@@ -175,3 +175,10 @@ def test_it_answers_404_for_a_deleted_invitation(client, invitation):
     url = survey_url(invitation)
     invitation.delete()
     assert client.get(url).status_code == 404
+
+
+def test_it_does_not_suppress_the_origin_header_the_csrf_check_needs(client, invitation):
+    # A no-referrer policy makes browsers send "Origin: null" on POST, which CSRF refuses.
+    html = client.get(survey_url(invitation)).content.decode()
+    assert "no-referrer" not in html
+    assert "csrfmiddlewaretoken" in html
