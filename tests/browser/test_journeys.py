@@ -1,0 +1,126 @@
+"""One browser test per user journey, in the default language (zh-hans), each saving a screenshot
+for the README (docs/screenshots/journey-<name>.png).
+
+Expected labels are looked up with gettext in the page's language, so the tests hold before and
+after the translations are filled in.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from crm.models import Interaction
+from feedback.links import survey_token
+from feedback.models import SurveyInvitation, SurveyResponse
+from queueing import services as queue
+from queueing.links import ticket_status_token
+from reception import services as reception
+from reception.models import Visit
+
+from .conftest import (
+    PHONE_VIEWPORT,
+    assert_htmx_loaded,
+    expect_language,
+    in_language,
+    login,
+    screenshot,
+)
+
+pytestmark = pytest.mark.browser
+
+PHONE = "13800138000"
+MASKED_PHONE = "138****8000"
+ZH = "zh-hans"
+
+
+def register(branch, service, lobby_manager) -> Visit:
+    return reception.visit_register(
+        branch=branch, registered_by=lobby_manager, phone=PHONE, service=service, name="李雷"
+    )
+
+
+def serve(visit: Visit, counter, teller) -> None:
+    """What the teller does at the counter, through the services."""
+    ticket = queue.ticket_call_next(counter=counter, teller=teller)
+    assert ticket == visit.ticket
+    queue.ticket_start(ticket_id=ticket.pk, by=teller, branch=visit.branch)
+    reception.visit_complete_service(
+        ticket=ticket, teller=teller, outcome=Visit.Outcome.COMPLETED, identity_verified=True
+    )
+
+
+# --- 4. The customer: ticket status on the phone, then the survey ---------------------------------
+
+
+def test_it_lets_a_customer_follow_the_ticket_and_answer_the_survey(
+    open_page, eager_celery, branch, cash, counter, lobby_manager, teller
+):
+    visit = register(branch, cash, lobby_manager)
+    ticket = visit.ticket
+    phone = open_page(f"/queue/t/{ticket_status_token(ticket.pk)}/", viewport=PHONE_VIEWPORT)
+    expect_language(phone, ZH)
+    card = phone.locator("#ticket-state [data-status]")
+    expect(card.locator(".status-code")).to_have_text(ticket.code)
+    expect(card).to_have_attribute("data-status", "waiting")
+
+    queue.ticket_call_next(counter=counter, teller=teller)
+    # No reload: live.js notices the new queue version and swaps the card.
+    go_to = in_language(ZH, "Please go to counter %(counter)s") % {"counter": 1}
+    expect(card.locator(".status-call .go.zh")).to_have_text(go_to)
+    expect(card.locator(".counter-number")).to_have_text("1")
+    expect(card).to_have_attribute("data-status", "called")
+    screenshot(phone, "customer")
+
+    queue.ticket_start(ticket_id=ticket.pk, by=teller, branch=branch)
+    reception.visit_complete_service(
+        ticket=ticket, teller=teller, outcome=Visit.Outcome.COMPLETED, identity_verified=True
+    )
+    invitation = SurveyInvitation.objects.get(interaction__source=f"ticket:{ticket.pk}")
+
+    survey = open_page(f"/survey/{survey_token(invitation.pk)}/", viewport=PHONE_VIEWPORT)
+    expect_language(survey, ZH)
+    expect(survey.locator("h1")).to_have_text(in_language(ZH, "How did we do?"))
+    survey.locator("input[name=satisfaction][value='5']").check()
+    survey.locator("input[name=recommend][value='9']").check()
+    screenshot(survey, "survey")
+    survey.locator("button.survey-submit").click()
+    expect(survey.locator("h1")).to_have_text(in_language(ZH, "Thank you for your feedback!"))
+
+    answer = SurveyResponse.objects.get(invitation=invitation)
+    assert (answer.satisfaction, answer.recommend) == (5, 9)
+
+    survey.reload()
+    expect(survey.locator("h1")).to_have_text(
+        in_language(ZH, "This survey has already been answered")
+    )
+
+
+# --- 5. The branch head: today's figures, and the language switch ---------------------------------
+
+
+def kpi_value(page: Page, label: str):
+    card = page.locator(".kpi-card").filter(has=page.get_by_text(label, exact=True))
+    return card.locator(".kpi-value")
+
+
+def test_it_shows_the_branch_head_todays_served_count_and_switches_to_english(
+    open_page, eager_celery, branch, cash, counter, lobby_manager, teller, branch_head
+):
+    serve(register(branch, cash, lobby_manager), counter, teller)
+    assert Interaction.objects.filter(kind=Interaction.Kind.BRANCH_SERVICE).count() == 1
+
+    page = open_page("/login/")
+    login(page, branch_head.username)
+    expect(page).to_have_url(re.compile(r"/kpi/$"))  # the head's start page
+    assert_htmx_loaded(page)
+    expect_language(page, ZH)
+    expect(page.locator(".kpi-heading h1")).to_have_text(in_language(ZH, "Today at the branch"))
+    expect(kpi_value(page, in_language(ZH, "Served"))).to_have_text("1")
+    screenshot(page, "head")
+
+    page.locator("form.lang button[value=en]").click()
+    expect_language(page, "en")
+    expect(page.locator(".kpi-heading h1")).to_have_text("Today at the branch")
+    expect(kpi_value(page, "Served")).to_have_text("1")
+    expect(page.locator("form.logout button")).to_have_text("Log out")
