@@ -12,11 +12,12 @@ import pytest
 from django.utils import translation
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-# Playwright's sync API runs an asyncio event loop in the main thread (under greenlets) from the
-# first browser test until the end of the session, so Django sees "a running event loop" on every
-# later ORM call in this thread, browser test or not, and raises SynchronousOnlyOperation. Nothing
-# here is really async: the ORM calls run between browser calls, never inside the loop. The
-# variable must be process-wide (not a per-test monkeypatch) because the loop outlives the tests.
+# Playwright's sync API drives an asyncio event loop in the main thread (under greenlets), so
+# during browser tests Django sees "a running event loop" and refuses ORM calls in our fixtures and
+# test bodies (SynchronousOnlyOperation). Nothing here is really async: ORM calls run between
+# browser calls, never inside the loop, and the live server has its own thread and connection.
+# Set at import, not per test: the browser and its loop are session-scoped, so session-level
+# database setup and teardown may also run while the loop exists.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = Path("/usr/bin/chromium")
