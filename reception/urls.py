@@ -4,4 +4,13 @@ from . import views
 
 app_name = "reception"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("lobby/", views.lobby, name="lobby"),
+    path("lobby/lookup/", views.customer_lookup, name="customer_lookup"),
+    path("visits/<int:pk>/", views.visit_done, name="visit_done"),
+    path("tickets/<int:pk>/cancel/", views.ticket_cancel, name="ticket_cancel"),
+    path("counters/", views.counters, name="counters"),
+    path("counters/<int:pk>/", views.counter, name="counter"),
+    path("counters/<int:pk>/action/", views.counter_action, name="counter_action"),
+    path("counters/<int:pk>/waiting/", views.counter_waiting, name="counter_waiting"),
+]
