@@ -15,6 +15,7 @@ from feedback.links import survey_token
 from feedback.models import SurveyInvitation, SurveyResponse
 from queueing import services as queue
 from queueing.links import ticket_status_token
+from queueing.routing import PriorityClass
 from reception import services as reception
 from reception.models import Visit
 
@@ -48,6 +49,41 @@ def serve(visit: Visit, counter, teller) -> None:
     reception.visit_complete_service(
         ticket=ticket, teller=teller, outcome=Visit.Outcome.COMPLETED, identity_verified=True
     )
+
+
+# --- 1. The lobby manager: register a walk-in and hand over a printed ticket ------------------------
+
+
+def test_it_lets_the_lobby_manager_issue_and_print_a_ticket(
+    open_page, branch, cash, counter, lobby_manager
+):
+    page = open_page("/login/")
+    expect_language(page, ZH)
+    login(page, lobby_manager.username)
+    expect(page).to_have_url(re.compile(r"/reception/lobby/$"))  # the lobby manager's start page
+    assert_htmx_loaded(page)
+
+    page.locator("input[name=phone]").press_sequentially(PHONE)  # key by key, as typed
+    # htmx looks the number up as it is typed: nobody has it yet.
+    expect(page.locator("#customer-card")).to_have_text(in_language(ZH, "New customer"))
+    page.locator(f"input[name=service][value='{cash.pk}']").check()
+    page.locator("input[name=elderly]").check()
+    screenshot(page, "lobby")
+    page.locator("button[name=action][value=ticket]").click()
+
+    expect(page.locator(".ticket-big")).to_have_text("A001")
+    visit = Visit.objects.select_related("ticket", "customer").get()
+    assert (visit.customer.phone, visit.is_elderly) == (PHONE, True)
+    assert visit.ticket.code == "A001"
+    assert visit.ticket.priority == PriorityClass.CARE
+
+    print_link = page.locator("a[href*='/print']")
+    # ?print=1 opens the print dialog at once; the test looks at the page itself.
+    page.goto(print_link.get_attribute("href").split("?")[0])
+    expect(page.locator(".ticket-code")).to_have_text("A001")
+    qr = page.locator(".ticket-qr img, .ticket-qr svg").first
+    expect(qr).to_be_visible()
+    assert qr.evaluate("el => el.tagName === 'svg' || el.naturalWidth > 0")  # really rendered
 
 
 # --- 4. The customer: ticket status on the phone, then the survey ---------------------------------
