@@ -22,3 +22,5 @@ STORAGES = {
 # Per-process cache, emptied before every test (tests/conftest.py): throttles and queue versions
 # must not leak between tests or runs. Tests that need Redis talk to REDIS_URL directly.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Assertions read English source strings; tests of Chinese screens switch language explicitly.
+LANGUAGE_CODE = "en"
