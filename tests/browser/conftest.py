@@ -103,9 +103,10 @@ def open_page(
         pytest.fail("errors in the browser:\n" + "\n".join(page_errors.messages), pytrace=False)
 
 
-def login(page: Page, username: str, password: str = PASSWORD) -> None:
-    """Fill the login form (the page is sent there first) and wait to leave it."""
-    page.goto("/login/")
+def login(page: Page, username: str, password: str = PASSWORD, *, next_path: str = "") -> None:
+    """Fill the login form (the page is sent there first) and wait to leave it: for the role's
+    start page, or for next_path."""
+    page.goto(f"/login/?next={next_path}" if next_path else "/login/")
     page.locator("#id_username").fill(username)
     page.locator("#id_password").fill(password)
     page.locator("form.form button[type=submit]").click()

@@ -15,7 +15,9 @@ from feedback.links import survey_token
 from feedback.models import SurveyInvitation, SurveyResponse
 from queueing import services as queue
 from queueing.links import ticket_status_token
+from queueing.models import Counter
 from queueing.routing import PriorityClass
+from queueing.states import TicketStatus
 from reception import services as reception
 from reception.models import Visit
 
@@ -84,6 +86,54 @@ def test_it_lets_the_lobby_manager_issue_and_print_a_ticket(
     qr = page.locator(".ticket-qr img, .ticket-qr svg").first
     expect(qr).to_be_visible()
     assert qr.evaluate("el => el.tagName === 'svg' || el.naturalWidth > 0")  # really rendered
+
+
+# --- 2. The teller: open the counter, call, serve, finish -----------------------------------------
+
+
+def sit_at_counter(page: Page, teller, counter) -> None:
+    """Log in (a teller starts on the counter list) and take this counter."""
+    login(page, teller.username)
+    expect(page).to_have_url(re.compile(r"/reception/counters/$"))
+    page.locator(f"a[href$='/reception/counters/{counter.pk}/']").click()
+    expect(page.locator("#panel")).to_be_visible()
+    assert_htmx_loaded(page)
+
+
+def test_it_lets_the_teller_call_serve_and_finish_a_customer(
+    open_page, eager_celery, branch, cash, counter, lobby_manager, teller
+):
+    Counter.objects.filter(pk=counter.pk).update(is_open=False)  # the day starts closed
+    visit = register(branch, cash, lobby_manager)
+    page = open_page("/login/")
+    sit_at_counter(page, teller, counter)
+    expect_language(page, ZH)
+
+    panel = page.locator("#panel")
+    panel.locator("button[value=open]").click()
+    expect(panel.locator(".state-open")).to_be_visible()
+    panel.locator("button[value=call]").click()
+    expect(panel.locator(".current-code")).to_have_text("A001")
+    # The customer's card: masked phone only, never the full number.
+    expect(panel.locator(".masked").first).to_have_text(MASKED_PHONE)
+    assert PHONE not in page.content()
+
+    panel.locator("button[value=start]").click()
+    expect(panel.locator(".timer")).to_be_visible()
+    panel.locator("input[name=identity_verified]").check()
+    panel.locator("select[name=outcome]").select_option(Visit.Outcome.COMPLETED.value)
+    screenshot(page, "teller")
+    panel.locator("button[value=finish]").click()
+    expect(panel.locator("button[value=call]")).to_be_visible()  # free for the next customer
+    expect(panel.locator(".current-code")).to_have_count(0)
+
+    visit.refresh_from_db()
+    visit.ticket.refresh_from_db()
+    assert visit.ticket.status == TicketStatus.DONE
+    assert (visit.outcome, visit.identity_verified) == (Visit.Outcome.COMPLETED, True)
+    assert SurveyInvitation.objects.filter(
+        customer=visit.customer, interaction__source=f"ticket:{visit.ticket.pk}"
+    ).exists()
 
 
 # --- 4. The customer: ticket status on the phone, then the survey ---------------------------------
