@@ -4,8 +4,8 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 
-from config.settings import *  # noqa: E402,F403
-from config.settings import VAR_DIR  # noqa: E402
+from config.settings import *  # noqa: F403
+from config.settings import VAR_DIR
 
 HTTPS = False
 SECURE_SSL_REDIRECT = False

@@ -51,7 +51,11 @@ def _check(fn) -> dict:
     started = time.perf_counter()
     try:
         detail = fn()
-        return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1), **(detail or {})}
+        return {
+            "ok": True,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+            **(detail or {}),
+        }
     except Exception as exc:  # a health check reports failures, it does not raise them
         return {"ok": False, "error": exc.__class__.__name__}
 

@@ -23,8 +23,12 @@ def test_it_carries_one_visit_from_the_door_to_the_survey(
     branch, cash, counter, lobby_manager, teller, eager_celery
 ):
     visit = reception.visit_register(
-        branch=branch, registered_by=lobby_manager, phone="138 0013 8000", service=cash,
-        name="张三", sms_consent=True,
+        branch=branch,
+        registered_by=lobby_manager,
+        phone="138 0013 8000",
+        service=cash,
+        name="张三",
+        sms_consent=True,
     )
     assert visit.route == Visit.Route.QUEUE
     assert visit.ticket.code == "A001"
@@ -35,7 +39,10 @@ def test_it_carries_one_visit_from_the_door_to_the_survey(
     assert called.pk == visit.ticket.pk
     queue.ticket_start(ticket_id=called.pk, by=teller)
     reception.visit_complete_service(
-        ticket=called, teller=teller, outcome=Visit.Outcome.COMPLETED, identity_verified=True,
+        ticket=called,
+        teller=teller,
+        outcome=Visit.Outcome.COMPLETED,
+        identity_verified=True,
         funds_handed_over=True,
     )
 
