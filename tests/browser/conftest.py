@@ -48,6 +48,28 @@ def browser_type_launch_args() -> dict:
     }
 
 
+# The shared fixtures, with the names a real branch shows: these pages end up in the README.
+@pytest.fixture
+def branch(branch):
+    branch.name_en = "Main Street Branch"
+    branch.save(update_fields=["name_en"])
+    return branch
+
+
+@pytest.fixture
+def cash(cash):
+    cash.name_zh = "现金存取"
+    cash.save(update_fields=["name_zh"])
+    return cash
+
+
+@pytest.fixture
+def loans(loans):
+    loans.name_zh = "个人贷款"
+    loans.save(update_fields=["name_zh"])
+    return loans
+
+
 class PageErrors:
     """JavaScript exceptions and console errors of every page of a test."""
 
