@@ -358,7 +358,7 @@ def postmaster_pid(monitor) -> int:
 
 def machine_cpu() -> tuple[int, int]:
     """(busy, total) clock ticks of all CPUs since boot, from /proc/stat."""
-    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     idle = ticks[3] + ticks[4]  # idle + iowait
     return sum(ticks) - idle, sum(ticks)
 

@@ -1,0 +1,100 @@
+"""The queue load benchmark (bench/load_queue.py) runs end to end and finds nothing wrong.
+
+A very short run against a throwaway database named after the test database: the script
+migrates it, starts gunicorn on a free loopback port, drives two tellers and one tablet through
+the API, stops gunicorn and checks the database. Only correctness is asserted, never timings.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg2
+import pytest
+from django.conf import settings
+from psycopg2 import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "bench" / "load_queue.py"
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+pytestmark = pytest.mark.postgres
+
+
+def _database_params(name: str) -> dict:
+    db = settings.DATABASES["default"]
+    return {
+        "host": db.get("HOST") or "127.0.0.1",
+        "port": int(db.get("PORT") or 5432),
+        "user": db.get("USER") or "postgres",
+        "password": db.get("PASSWORD") or "",
+        "dbname": name,
+    }
+
+
+def _drop(params: dict) -> None:
+    admin = psycopg2.connect(**{**params, "dbname": "postgres"})
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(params["dbname"])
+                )
+            )
+    finally:
+        admin.close()
+
+
+@pytest.fixture
+def throwaway_database_url():
+    if not ON_POSTGRES:
+        reason = "needs PostgreSQL: set DATABASE_URL=postgres://..."
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI runs every test, nothing may be skipped)")
+        pytest.skip(reason)
+    base = settings.DATABASES["default"]["NAME"].removeprefix("test_")
+    params = _database_params(f"test_{base}_loadbench"[:63])
+    _drop(params)
+    credentials = quote(params["user"], safe="")
+    if params["password"]:
+        credentials += ":" + quote(params["password"], safe="")
+    yield f"postgres://{credentials}@{params['host']}:{params['port']}/{params['dbname']}"
+    _drop(params)
+
+
+def test_it_runs_a_short_load_without_calling_twice_or_losing_a_ticket(throwaway_database_url):
+    completed = subprocess.run(  # noqa: S603 (our own interpreter, script and arguments)
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--database-url",
+            throwaway_database_url,
+            "--duration",
+            "3",
+            "--tellers",
+            "2",
+            "--tablets",
+            "1",
+            "--issue-rate",
+            "5",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = f"stdout:\n{completed.stdout}\nstderr:\n{completed.stderr}"
+    lines = completed.stdout.strip().splitlines()
+    assert lines, output
+    result = json.loads(lines[-1])
+    assert result["double_called"] == 0, output
+    assert result["lost"] == 0, output
+    assert result["issued"] > 0, output
+    assert result["called"] == result["issued"], output
+    assert result["drained"] is True, output
+    assert completed.returncode == 0, output
