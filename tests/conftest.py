@@ -15,6 +15,9 @@ from .factories import BranchFactory, CounterFactory, MembershipFactory, Service
 def pytest_collection_modifyitems(config, items):
     """Without Debian's chromium, browser tests skip with a reason; in CI they must run
     (tests/test_infra.py fails there if chromium is missing)."""
+    # Playwright's sync API leaves an event loop running in this thread; tests that call
+    # asyncio.run() must come before it, so browser tests run last.
+    items.sort(key=lambda item: "browser" in item.keywords)
     if Path("/usr/bin/chromium").exists() or os.environ.get("CI"):
         return
     skip = pytest.mark.skip(

@@ -115,6 +115,16 @@ def test_another_branch_cannot_see_or_use_this_branch(client, outsider, counter,
 
 
 @pytest.mark.django_db
+def test_it_lists_the_counters_open_or_closed(client, teller, branch, counter):
+    closed = type(counter).objects.create(branch=branch, number=2)
+    client.force_login(teller)
+    response = client.get(reverse("reception:counters"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert reverse("reception:counter", args=[closed.pk]) in html
+
+
+@pytest.mark.django_db
 def test_roles_are_checked(client, lobby_manager, teller, counter):
     client.force_login(lobby_manager)
     assert client.get(reverse("reception:counter", args=[counter.pk])).status_code == 403
