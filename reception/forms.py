@@ -4,9 +4,23 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.personal_data import is_valid_phone, normalise_phone
-from queueing.models import Counter, Service
+from queueing.models import Counter
+from queueing.selectors import counters_for_branch, services_for_branch
 
 from .models import Visit
+
+
+class ServiceTiles(forms.RadioSelect):
+    """Radio tiles for the branch's services; each says whether it may be diverted, so the
+    lobby page can offer the self-service button only where it applies (the service decides)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        service = getattr(value, "instance", None)
+        if service is not None:
+            option["attrs"]["data-divertible"] = "true" if service.divertible else "false"
+            option["attrs"]["data-prefix"] = service.prefix
+        return option
 
 
 class RegisterForm(forms.Form):
@@ -15,12 +29,22 @@ class RegisterForm(forms.Form):
         max_length=20,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "inputmode": "tel"}),
     )
-    name = forms.CharField(label=_("Name"), max_length=60, required=False)
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=60,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
     service = forms.ModelChoiceField(
-        label=_("Need"), queryset=Service.objects.none(), widget=forms.RadioSelect, empty_label=None
+        label=_("Need"), queryset=None, widget=ServiceTiles, empty_label=None
     )
     amount = forms.DecimalField(
-        label=_("Amount (CNY)"), required=False, min_value=0, max_digits=14, decimal_places=2
+        label=_("Amount (CNY)"),
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01", "min": "0"}),
     )
     elderly = forms.BooleanField(label=_("Elderly"), required=False)
     disabled = forms.BooleanField(label=_("Disabled"), required=False)
@@ -33,11 +57,21 @@ class RegisterForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     sms_consent = forms.BooleanField(label=_("Agrees to service SMS"), required=False)
-    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+    note = forms.CharField(
+        label=_("Note"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    NEEDS = ("elderly", "disabled", "pregnant", "vip", "appointment")
 
     def __init__(self, *args, branch, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["service"].queryset = Service.objects.filter(branch=branch, is_active=True)
+        self.fields["service"].queryset = services_for_branch(branch=branch)
+
+    def special_needs(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.NEEDS]
 
     def clean_phone(self) -> str:
         phone = normalise_phone(self.cleaned_data["phone"])
@@ -53,23 +87,39 @@ class RegisterForm(forms.Form):
 
 
 class FinishForm(forms.Form):
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=Visit.Outcome.choices)
     identity_verified = forms.BooleanField(label=_("Identity verified"), required=False)
     documents_signed = forms.BooleanField(label=_("Documents signed"), required=False)
     funds_handed_over = forms.BooleanField(label=_("Funds handed over"), required=False)
-    error_note = forms.CharField(label=_("Error or problem"), max_length=300, required=False)
+    outcome = forms.ChoiceField(
+        label=_("Outcome"), choices=Visit.Outcome.choices, initial=Visit.Outcome.COMPLETED
+    )
+    error_note = forms.CharField(
+        label=_("Error or problem"),
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    CHECKLIST = ("identity_verified", "documents_signed", "funds_handed_over")
+
+    def checklist(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.CHECKLIST]
 
 
 class TransferForm(forms.Form):
-    to_service = forms.ModelChoiceField(
-        label=_("To service"), queryset=Service.objects.none(), required=False
+    to_service = forms.ModelChoiceField(label=_("To service"), queryset=None, required=False)
+    to_counter = forms.ModelChoiceField(label=_("To counter"), queryset=None, required=False)
+    note = forms.CharField(
+        label=_("Note"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    to_counter = forms.ModelChoiceField(
-        label=_("To counter"), queryset=Counter.objects.none(), required=False
-    )
-    note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
-    def __init__(self, *args, branch, **kwargs) -> None:
+    def __init__(self, *args, branch, exclude_counter: Counter | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to_service"].queryset = Service.objects.filter(branch=branch, is_active=True)
-        self.fields["to_counter"].queryset = Counter.objects.filter(branch=branch)
+        self.fields["to_service"].queryset = services_for_branch(branch=branch)
+        counters = counters_for_branch(branch=branch)
+        if exclude_counter is not None:
+            counters = counters.exclude(pk=exclude_counter.pk)
+        self.fields["to_counter"].queryset = counters

@@ -2,7 +2,9 @@ from django.db.models import QuerySet
 
 from accounts.models import Branch
 from accounts.timeutil import branch_today, local_day_bounds
-from queueing.models import Ticket
+from crm.models import Customer
+from queueing.models import Counter, Ticket
+from queueing.selectors import waiting_by_service
 
 from .models import Visit
 
@@ -22,3 +24,29 @@ def visits_today(*, branch: Branch) -> QuerySet[Visit]:
 
 def visits_for_branch(*, branch: Branch) -> QuerySet[Visit]:
     return Visit.objects.filter(branch=branch).select_related("customer", "service", "ticket")
+
+
+def visit_count_for_customer(*, customer: Customer) -> int:
+    """How many times the customer has been registered at any branch (the lobby's card)."""
+    return Visit.objects.filter(customer=customer).count()
+
+
+def waiting_for_counter(*, counter: Counter) -> list[dict]:
+    """Waiting count and longest wait for each service this counter serves, in its skill order;
+    `over_target` when the longest wait has passed the service's target wait."""
+    rows = {row["service"].pk: row for row in waiting_by_service(branch=counter.branch)}
+    result = []
+    for skill in counter.skills.select_related("service").order_by("rank", "pk"):
+        row = rows.get(skill.service_id)
+        if row is None:  # an inactive service: nobody can be waiting for it
+            continue
+        longest = row["longest_wait_s"]
+        result.append(
+            {
+                **row,
+                "longest_wait_min": int(longest // 60),
+                "over_target": row["waiting"] > 0
+                and longest > row["service"].target_wait_minutes * 60,
+            }
+        )
+    return result

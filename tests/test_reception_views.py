@@ -99,6 +99,7 @@ def test_an_htmx_action_returns_only_the_panel(client, teller, counter):
     )
     html = response.content.decode()
     assert response.status_code == 200 and 'id="panel"' in html and "<html" not in html
+    assert response["HX-Trigger"] == "queue-changed"
 
 
 @pytest.mark.django_db
