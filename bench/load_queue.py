@@ -54,7 +54,6 @@ MAX_TABLETS = 32
 MAX_ISSUE_RATE = 1000
 DRAIN_TIMEOUT_S = 60
 REQUEST_TIMEOUT_S = 15
-EMPTY_QUEUE_BACKOFF_S = 0.1  # a teller who finds nobody waiting looks again a moment later
 MAX_ERRORS_PER_USER = 50
 
 # Rows of the latency table; "failed" holds the responses that were errors (any operation).
@@ -93,6 +92,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4, help="threads per wsgi worker")
     parser.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
     parser.add_argument("--redis-url", default="", help="REDIS_URL for the app (default: none)")
+    parser.add_argument(
+        "--empty-backoff",
+        type=float,
+        default=0.5,
+        help="seconds a teller told 'nobody waiting' waits before calling again (default 0.5)",
+    )
     parser.add_argument("--auth", choices=("session", "basic"), default="session")
     parser.add_argument("--seed", type=int, default=1, help="random seed (services, priorities)")
     args = parser.parse_args(argv)
@@ -106,6 +111,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--tablets must be in [1, {MAX_TABLETS}]")
     if not 0 < args.issue_rate <= MAX_ISSUE_RATE:
         parser.error(f"--issue-rate must be in (0, {MAX_ISSUE_RATE}]")
+    if not 0.01 <= args.empty_backoff <= 10:
+        parser.error("--empty-backoff must be in [0.01, 10]")
     if not 1 <= args.workers <= 16:
         parser.error("--workers must be in [1, 16]")
     if args.redis_url and urlsplit(args.redis_url).hostname not in ("127.0.0.1", "localhost"):
@@ -477,14 +484,14 @@ def teller(run: Run, user: VirtualUser, client: httpx.Client, counter_id: int) -
     while not run.abort.is_set() and time.monotonic() < run.drain_deadline:
         response, sent = timed_post(client, user, "call", f"{API}/counters/{counter_id}/call-next/")
         if response is None:
-            time.sleep(EMPTY_QUEUE_BACKOFF_S)
+            time.sleep(run.args.empty_backoff)
         elif response.status_code == 204:
             user.samples[-1].op = "call_empty"
             # Drained: nobody was waiting although every tablet had stopped before we asked.
             if run.tablets_done_at is not None and sent > run.tablets_done_at:
                 user.drained = True
                 return
-            time.sleep(EMPTY_QUEUE_BACKOFF_S)
+            time.sleep(run.args.empty_backoff)
         elif response.status_code == 200:
             ticket_id = response.json()["id"]
             user.called.append(ticket_id)
@@ -496,7 +503,7 @@ def teller(run: Run, user: VirtualUser, client: httpx.Client, counter_id: int) -
         else:
             user.samples[-1].op = "failed"
             record_error(user, "call", response)
-            time.sleep(EMPTY_QUEUE_BACKOFF_S)
+            time.sleep(run.args.empty_backoff)
         if len(user.errors) > MAX_ERRORS_PER_USER:
             return
 
@@ -825,4 +832,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        log("interrupted; gunicorn was stopped")
+        sys.exit(130)
