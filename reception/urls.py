@@ -7,6 +7,7 @@ app_name = "reception"
 urlpatterns = [
     path("lobby/", views.lobby, name="lobby"),
     path("lobby/lookup/", views.customer_lookup, name="customer_lookup"),
+    path("lobby/visits/", views.lobby_visits, name="lobby_visits"),
     path("visits/<int:pk>/", views.visit_done, name="visit_done"),
     path("tickets/<int:pk>/cancel/", views.ticket_cancel, name="ticket_cancel"),
     path("counters/", views.counters, name="counters"),

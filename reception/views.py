@@ -1,4 +1,9 @@
-"""Lobby and counter pages (thin: parse, call a service or selector, render)."""
+"""Lobby and counter pages (thin: parse, call a service or selector, render).
+
+Counter actions are plain form POSTs that htmx enhances: with htmx the main panel is re-rendered
+in place; without it the browser is redirected back to the page (post/redirect/get). A refused
+action (a DomainError or an invalid form) re-renders with the message and what was entered.
+"""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -9,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.access import get_for_branch, staff_required
 from accounts.errors import DomainError
 from accounts.models import Role
+from crm.personal_data import is_valid_phone, normalise_phone
 from crm.selectors import customer_by_phone, customer_history
 from queueing import selectors as queue_selectors
 from queueing import services as queue
@@ -18,6 +24,30 @@ from . import selectors, services
 from .forms import FinishForm, RegisterForm, TransferForm
 from .models import Visit
 from .triage import SpecialNeeds
+
+HISTORY_LENGTH = 5
+
+
+# --- Lobby ------------------------------------------------------------------------------------
+
+
+def _lookup_context(raw_phone: str) -> dict:
+    """The customer card for a phone number: nothing while it is still being typed."""
+    phone = normalise_phone(raw_phone)
+    complete = is_valid_phone(phone)
+    customer = customer_by_phone(phone=phone) if complete else None
+    return {
+        "lookup_done": complete,
+        "customer": customer,
+        "visit_count": selectors.visit_count_for_customer(customer=customer) if customer else 0,
+    }
+
+
+def _lobby_context(request: HttpRequest, form: RegisterForm) -> dict:
+    context = {"form": form, "visits": selectors.visits_today(branch=request.branch)}
+    if form.is_bound:  # shown again after an error: keep the card of the number entered
+        context.update(_lookup_context(form.data.get("phone", "")))
+    return context
 
 
 @staff_required(Role.LOBBY_MANAGER)
@@ -41,6 +71,7 @@ def lobby(request: HttpRequest) -> HttpResponse:
                     appointment_at=data["appointment_at"] if data["appointment"] else None,
                 ),
                 divert=request.POST.get("action") == "divert",
+                # An unticked box means "not asked", not "refused": keep an earlier consent.
                 sms_consent=data["sms_consent"] or None,
                 note=data["note"],
             )
@@ -48,20 +79,31 @@ def lobby(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             return redirect("reception:visit_done", pk=visit.pk)
+    return render(request, "reception/lobby.html", _lobby_context(request, form))
+
+
+def _render_visits(request: HttpRequest) -> HttpResponse:
     return render(
         request,
-        "reception/lobby.html",
-        {"form": form, "visits": selectors.visits_today(branch=request.branch)},
+        "reception/lobby.html#visits",
+        {"visits": selectors.visits_today(branch=request.branch)},
     )
 
 
 @require_GET
 @staff_required(Role.LOBBY_MANAGER)
+def lobby_visits(request: HttpRequest) -> HttpResponse:
+    """Today's visits (the lobby page polls it so statuses follow the counters)."""
+    return _render_visits(request)
+
+
+@require_GET
+@staff_required(Role.LOBBY_MANAGER)
 def customer_lookup(request: HttpRequest) -> HttpResponse:
-    customer = customer_by_phone(phone=request.GET.get("phone", ""))
-    visits = customer.visits.count() if customer else 0
     return render(
-        request, "reception/lobby.html#customer-card", {"customer": customer, "visit_count": visits}
+        request,
+        "reception/lobby.html#customer-card",
+        _lookup_context(request.GET.get("phone", "")),
     )
 
 
@@ -84,45 +126,52 @@ def ticket_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Ticket %(code)s cancelled.") % {"code": ticket.code})
+    if request.htmx:
+        return _render_visits(request)
     return redirect("reception:lobby")
+
+
+# --- Counters ---------------------------------------------------------------------------------
 
 
 @staff_required(Role.TELLER)
 def counters(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "reception/counters.html",
-        {
-            "counters": queue_selectors.counters_for_branch(branch=request.branch).select_related(
-                "teller"
-            )
-        },
-    )
-
-
-def _counter_context(request: HttpRequest, counter: Counter) -> dict:
-    current = queue_selectors.counter_current_ticket(counter=counter)
-    visit = selectors.visit_for_ticket(ticket=current) if current else None
-    served = {skill.service_id for skill in counter.skills.all()}
-    return {
-        "counter": counter,
-        "current": current,
-        "visit": visit,
-        "history": customer_history(customer=visit.customer, limit=5) if visit else [],
-        "finish_form": FinishForm(),
-        "transfer_form": TransferForm(branch=request.branch),
-        "waiting": [
-            row
-            for row in queue_selectors.waiting_by_service(branch=request.branch)
-            if row["service"].pk in served
-        ],
-    }
+    current = queue_selectors.current_tickets_by_counter(branch=request.branch)
+    rows = [
+        {"counter": counter, "current": current.get(counter.pk)}
+        for counter in queue_selectors.counters_with_tellers(branch=request.branch)
+    ]
+    return render(request, "reception/counters.html", {"rows": rows})
 
 
 def _counter(request: HttpRequest, pk: int) -> Counter:
     return get_for_branch(
-        Counter.objects.prefetch_related("skills__service"), request.branch, pk=pk
+        Counter.objects.select_related("branch", "teller").prefetch_related("skills__service"),
+        request.branch,
+        pk=pk,
     )
+
+
+def _counter_context(
+    request: HttpRequest,
+    counter: Counter,
+    *,
+    finish_form: FinishForm | None = None,
+    transfer_form: TransferForm | None = None,
+) -> dict:
+    current = queue_selectors.counter_current_ticket(counter=counter)
+    visit = selectors.visit_for_ticket(ticket=current) if current else None
+    return {
+        "counter": counter,
+        "current": current,
+        "visit": visit,
+        "history": customer_history(customer=visit.customer, limit=HISTORY_LENGTH) if visit else [],
+        "finish_form": finish_form or FinishForm(),
+        "transfer_form": transfer_form
+        or TransferForm(branch=request.branch, exclude_counter=counter),
+        "waiting": selectors.waiting_for_counter(counter=counter),
+        "recalls_left": current is not None and current.recall_count < counter.branch.max_recalls,
+    }
 
 
 @staff_required(Role.TELLER)
@@ -135,12 +184,20 @@ def counter(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @staff_required(Role.TELLER)
 def counter_waiting(request: HttpRequest, pk: int) -> HttpResponse:
-    context = _counter_context(request, _counter(request, pk))
-    return render(request, "reception/counter.html#waiting", context)
+    counter = _counter(request, pk)
+    return render(
+        request,
+        "reception/counter.html#waiting",
+        {"counter": counter, "waiting": selectors.waiting_for_counter(counter=counter)},
+    )
 
 
-def _run_counter_action(request: HttpRequest, counter: Counter) -> None:
-    """Dispatch one button of the counter screen to its service; errors become messages."""
+def _run_counter_action(request: HttpRequest, counter: Counter) -> dict:
+    """Dispatch one button of the counter screen to its service.
+
+    Returns the bound forms to show again when the action was refused ({} on success);
+    a DomainError propagates to the caller.
+    """
     action = request.POST.get("action", "")
     user, branch = request.user, request.branch
     current = queue_selectors.counter_current_ticket(counter=counter)
@@ -162,8 +219,10 @@ def _run_counter_action(request: HttpRequest, counter: Counter) -> None:
     elif action == "start":
         queue.ticket_start(ticket_id=current.pk, by=user, branch=branch)
     elif action == "transfer":
-        form = TransferForm(request.POST, branch=branch)
-        if form.is_valid():
+        form = TransferForm(request.POST, branch=branch, exclude_counter=counter)
+        if not form.is_valid():
+            return {"transfer_form": form}
+        try:
             new = queue.ticket_transfer(
                 ticket_id=current.pk,
                 by=user,
@@ -172,17 +231,22 @@ def _run_counter_action(request: HttpRequest, counter: Counter) -> None:
                 to_counter=form.cleaned_data["to_counter"],
                 note=form.cleaned_data["note"],
             )
-            messages.success(request, _("Transferred as %(code)s.") % {"code": new.code})
-        else:
-            messages.error(request, _("Choose a service or a counter to transfer to."))
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            return {"transfer_form": form}
+        messages.success(request, _("Transferred as %(code)s.") % {"code": new.code})
     elif action == "finish":
         form = FinishForm(request.POST)
-        if form.is_valid():
+        if not form.is_valid():
+            return {"finish_form": form}
+        try:
             services.visit_complete_service(ticket=current, teller=user, **form.cleaned_data)
-        else:
-            messages.error(request, _("Choose an outcome."))
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            return {"finish_form": form}
     else:
         messages.error(request, _("Unknown action."))
+    return {}
 
 
 @require_POST
@@ -190,15 +254,16 @@ def _run_counter_action(request: HttpRequest, counter: Counter) -> None:
 def counter_action(request: HttpRequest, pk: int) -> HttpResponse:
     counter = _counter(request, pk)
     try:
-        _run_counter_action(request, counter)
+        refused = _run_counter_action(request, counter)
     except DomainError as exc:
         messages.error(request, exc.message)
+        refused = {}
+    if not refused and not request.htmx:
+        return redirect("reception:counter", pk=pk)
+    context = _counter_context(request, _counter(request, pk), **refused)
     if request.htmx:
-        counter = _counter(request, pk)
-        response = render(
-            request, "reception/counter.html#panel", _counter_context(request, counter)
-        )
+        response = render(request, "reception/counter.html#panel", context)
         # The waiting panel refreshes now rather than on its next 3-second poll.
         response["HX-Trigger"] = "queue-changed"
         return response
-    return redirect("reception:counter", pk=pk)
+    return render(request, "reception/counter.html", context)
