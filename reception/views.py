@@ -152,6 +152,22 @@ def _counter(request: HttpRequest, pk: int) -> Counter:
     )
 
 
+def _history_rows(visit: Visit, counter: Counter) -> list[dict]:
+    """The customer's last interactions, with the branch's service names and outcome labels
+    in place of the stored codes."""
+    services = queue_selectors.services_for_branch(branch=counter.branch, active_only=False)
+    names = {service.code: service.display_name for service in services}
+    outcomes = dict(Visit.Outcome.choices)
+    return [
+        {
+            "interaction": item,
+            "service": names.get(item.service_code, item.service_code),
+            "outcome": outcomes.get(item.outcome, ""),
+        }
+        for item in customer_history(customer=visit.customer, limit=HISTORY_LENGTH)
+    ]
+
+
 def _counter_context(
     request: HttpRequest,
     counter: Counter,
@@ -165,7 +181,7 @@ def _counter_context(
         "counter": counter,
         "current": current,
         "visit": visit,
-        "history": customer_history(customer=visit.customer, limit=HISTORY_LENGTH) if visit else [],
+        "history": _history_rows(visit, counter) if visit else [],
         "finish_form": finish_form or FinishForm(),
         "transfer_form": transfer_form
         or TransferForm(branch=request.branch, exclude_counter=counter),

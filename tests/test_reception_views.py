@@ -323,3 +323,23 @@ def test_a_teller_cannot_reach_another_branchs_counter_by_number(client, teller,
     foreign = CounterFactory(branch=other_branch, number=1)
     client.force_login(teller)
     assert client.get(reverse("reception:counter", args=[foreign.pk])).status_code == 404
+
+
+def test_it_shows_the_customers_recent_history_with_names(
+    client, teller, branch, cash, counter, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):  # the CRM records the ended visit
+        earlier = reception.visit_register(
+            branch=branch, registered_by=teller, phone=PHONE, service=cash
+        )
+        queue.ticket_call_next(counter=counter, teller=teller)
+        queue.ticket_start(ticket_id=earlier.ticket.pk, by=teller, branch=branch)
+        reception.visit_complete_service(
+            ticket=earlier.ticket, teller=teller, outcome="completed", identity_verified=True
+        )
+    reception.visit_register(branch=branch, registered_by=teller, phone=PHONE, service=cash)
+    client.force_login(teller)
+    act(client, counter, "call")
+    html = page_of(client, counter)
+    assert "A002" in html
+    assert "Served at a counter" in html and "Cash · Completed" in html
