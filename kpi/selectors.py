@@ -64,6 +64,25 @@ def snapshots_for_day(*, branch: Branch, day: date):
     return KpiSnapshot.objects.filter(branch=branch, day=day)
 
 
+def figures_by_service_and_hour(*, branch: Branch, day: date) -> dict:
+    """The day's tickets grouped by service and by local hour of issue, `ticket_figures` per
+    group; plus customers served (finished) per local hour, which a ticket's issue hour misses."""
+    by_service: dict[str, list[TicketRow]] = {}
+    by_hour: dict[int, list[TicketRow]] = {}
+    served_per_hour: dict[int, int] = {}
+    for row, hour in ticket_rows(branch=branch, day=day):
+        by_service.setdefault(row.service_code, []).append(row)
+        by_hour.setdefault(hour, []).append(row)
+        if row.status == "done" and row.finished_at:
+            finished = timezone.localtime(row.finished_at, branch.tz).hour
+            served_per_hour[finished] = served_per_hour.get(finished, 0) + 1
+    return {
+        "services": {code: ticket_figures(rows) for code, rows in by_service.items()},
+        "hours": {hour: ticket_figures(rows) for hour, rows in sorted(by_hour.items())},
+        "served_per_hour": served_per_hour,
+    }
+
+
 def today_breakdown(*, branch: Branch) -> dict:
     """Live per-service and per-hour figures for today (branch's time zone).
 
@@ -71,32 +90,24 @@ def today_breakdown(*, branch: Branch) -> dict:
     customers served (finished) in that hour, over opening hours and any hour with activity.
     """
     day = branch_today(branch)
-    rows = ticket_rows(branch=branch, day=day)
-    by_service: dict[str, list[TicketRow]] = {}
-    issued_per_hour: dict[int, int] = {}
-    served_per_hour: dict[int, int] = {}
-    for row, hour in rows:
-        by_service.setdefault(row.service_code, []).append(row)
-        if row.status != "transferred":  # the follow-up ticket counts the customer
-            issued_per_hour[hour] = issued_per_hour.get(hour, 0) + 1
-        if row.status == "done" and row.finished_at:
-            finished = timezone.localtime(row.finished_at, branch.tz).hour
-            served_per_hour[finished] = served_per_hour.get(finished, 0) + 1
+    grouped = figures_by_service_and_hour(branch=branch, day=day)
+    by_service = dict(grouped["services"])
+    issued_per_hour = {hour: f.issued for hour, f in grouped["hours"].items() if f.issued}
+    served_per_hour = grouped["served_per_hour"]
     services = []
+    empty = ticket_figures([])
     for entry in waiting_by_service(branch=branch):
         service = entry["service"]
         services.append(
             {
                 "service": service,
                 "waiting": entry["waiting"],
-                "figures": ticket_figures(by_service.pop(service.code, [])),
+                "figures": by_service.pop(service.code, empty),
             }
         )
     # Services switched off today still had tickets: keep them in the table.
     for service in Service.objects.filter(branch=branch, code__in=list(by_service)):
-        services.append(
-            {"service": service, "waiting": 0, "figures": ticket_figures(by_service[service.code])}
-        )
+        services.append({"service": service, "waiting": 0, "figures": by_service[service.code]})
     active_hours = set(issued_per_hour) | set(served_per_hour)
     first = min([branch.opens_at.hour, *active_hours])
     last = max([branch.closes_at.hour - (0 if branch.closes_at.minute else 1), *active_hours])

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from feedback.models import SurveyResponse
+from kpi.selectors import figures_by_service_and_hour
 from queueing import services as queue
 from reception.services import visit_register
 
@@ -173,3 +174,13 @@ def test_it_admits_a_branch_administrator(client, branch, busy_morning):
     response = client.get(URL)
     assert response.status_code == 200
     assert response.context["figures"].served == 2
+
+
+def test_it_groups_the_days_figures_by_service_and_local_hour(branch, busy_morning):
+    grouped = figures_by_service_and_hour(branch=branch, day=MORNING.date())
+    assert sorted(grouped["hours"]) == [10, 11]
+    ten = grouped["hours"][10]
+    assert (ten.issued, ten.served, ten.no_shows) == (4, 2, 1)
+    assert ten.avg_wait_s == 12 * 60  # waits of 4 and 20 minutes
+    assert (grouped["services"]["cash"].issued, grouped["services"]["loan"].issued) == (4, 1)
+    assert grouped["served_per_hour"] == {10: 2}
