@@ -53,6 +53,20 @@ def eager_celery():
 
 
 @pytest.fixture
+def as_user():
+    """as_user(user) -> an API client logged in as that user (None: anonymous)."""
+    from rest_framework.test import APIClient
+
+    def client_for(user) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return client_for
+
+
+@pytest.fixture
 def branch(db):
     return BranchFactory(code="main", name="主支行")
 

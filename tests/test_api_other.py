@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from accounts.models import Role
 from crm.models import Customer, Interaction
@@ -19,17 +18,6 @@ from reception.models import Visit
 from .factories import CounterFactory, CustomerFactory, MembershipFactory, ServiceFactory
 
 PHONE = "13912345678"
-
-
-@pytest.fixture
-def as_user():
-    def client_for(user) -> APIClient:
-        client = APIClient()
-        if user is not None:
-            client.force_login(user)
-        return client
-
-    return client_for
 
 
 def url(name: str, **kwargs) -> str:

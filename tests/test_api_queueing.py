@@ -11,17 +11,6 @@ from queueing.routing import PriorityClass
 from queueing.states import TicketStatus
 
 
-@pytest.fixture
-def as_user():
-    def client_for(user) -> APIClient:
-        client = APIClient()
-        if user is not None:
-            client.force_login(user)
-        return client
-
-    return client_for
-
-
 def url(name: str, **kwargs) -> str:
     return reverse(f"api:{name}", kwargs=kwargs or None)
 
