@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
-import psycopg2
 import pytest
 from django.conf import settings
-from psycopg2 import sql
+
+from bench.load_queue import drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "bench" / "load_queue.py"
@@ -35,20 +35,6 @@ def _database_params(name: str) -> dict:
     }
 
 
-def _drop(params: dict) -> None:
-    admin = psycopg2.connect(**{**params, "dbname": "postgres"})
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cur:
-            cur.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(params["dbname"])
-                )
-            )
-    finally:
-        admin.close()
-
-
 @pytest.fixture
 def throwaway_database_url():
     if not ON_POSTGRES:
@@ -58,12 +44,13 @@ def throwaway_database_url():
         pytest.skip(reason)
     base = settings.DATABASES["default"]["NAME"].removeprefix("test_")
     params = _database_params(f"test_{base}_loadbench"[:63])
-    _drop(params)
     credentials = quote(params["user"], safe="")
     if params["password"]:
         credentials += ":" + quote(params["password"], safe="")
-    yield f"postgres://{credentials}@{params['host']}:{params['port']}/{params['dbname']}"
-    _drop(params)
+    url = f"postgres://{credentials}@{params['host']}:{params['port']}/{params['dbname']}"
+    drop_database(url)
+    yield url
+    drop_database(url)
 
 
 def test_it_runs_a_short_load_without_calling_twice_or_losing_a_ticket(throwaway_database_url):
