@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -99,3 +100,64 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.branch.code}: {self.get_role_display()}"
+
+
+class OutboxEvent(models.Model):
+    """A domain event, written in the same transaction as the change it reports.
+
+    The relay (accounts.outbox) hands it to every listener registered for its topic, at least
+    once: one OutboxDelivery row per listener records whether that listener has run.
+    """
+
+    topic = models.CharField(_("topic"), max_length=60)
+    payload = models.JSONField(_("payload"), default=dict)
+    branch = models.ForeignKey(
+        Branch, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.topic}"
+
+
+class OutboxDelivery(models.Model):
+    """One listener's delivery of one event: pending until the listener's work commits."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Delivered")
+        DEAD = "dead", _("Gave up")
+
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    listener = models.CharField(_("listener"), max_length=80)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("outbox delivery")
+        verbose_name_plural = _("outbox deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["event", "listener"], name="outbox_delivery_once")
+        ]
+        # Only undelivered rows are ever searched; delivered ones stay out of the index, so the
+        # relay's and the health check's queries do not grow with history.
+        indexes = [
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                condition=~models.Q(status="done"),
+                name="outbox_delivery_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.listener}: {self.get_status_display()}"

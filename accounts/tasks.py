@@ -11,3 +11,24 @@ def heartbeat() -> str:
     now = timezone.now().isoformat()
     cache.set(HEARTBEAT_KEY, now, timeout=3600)
     return now
+
+
+@shared_task
+def relay_outbox() -> int:
+    """Beat: deliver every due outbox delivery the after-commit nudges did not (crash, error)."""
+    from django.conf import settings
+
+    from . import outbox
+
+    report = outbox.deliver_due(limit=settings.OUTBOX_SWEEP_LIMIT)
+    return report.delivered
+
+
+@shared_task
+def purge_outbox() -> int:
+    """Nightly: delete delivered events past OUTBOX_RETENTION_DAYS (undelivered ones stay)."""
+    from django.conf import settings
+
+    from . import outbox
+
+    return outbox.purge_delivered(older_than_days=settings.OUTBOX_RETENTION_DAYS)

@@ -1,21 +1,21 @@
-"""Events crm announces after commit; feedback listens to invite the customer to a survey."""
+"""Events crm publishes, durable through the outbox (accounts.outbox); feedback listens to
+invite the customer to a survey. Payload: interaction_id, customer_id, branch_id, kind."""
 
-from django.db import transaction
-from django.dispatch import Signal
+from accounts import outbox
 
-interaction_recorded = Signal()  # kwargs: interaction_id, customer_id, branch_id, kind
+INTERACTION_RECORDED = "crm.interaction_recorded"
 
 
-def announce_interaction(
+def publish_interaction_recorded(
     *, interaction_id: int, customer_id: int, branch_id: int, kind: str
 ) -> None:
-    transaction.on_commit(
-        lambda: interaction_recorded.send(
-            sender=None,
-            interaction_id=interaction_id,
-            customer_id=customer_id,
-            branch_id=branch_id,
-            kind=kind,
-        ),
-        robust=True,
+    outbox.publish(
+        INTERACTION_RECORDED,
+        {
+            "interaction_id": interaction_id,
+            "customer_id": customer_id,
+            "branch_id": branch_id,
+            "kind": kind,
+        },
+        branch_id=branch_id,
     )

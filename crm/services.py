@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.errors import DomainError
 from accounts.models import Branch
 
-from .events import announce_interaction
+from .events import publish_interaction_recorded
 from .models import Customer, Interaction
 from .personal_data import is_valid_phone, normalise_phone
 
@@ -80,7 +80,7 @@ def interaction_record(
     is_contact = kind != Interaction.Kind.NOTE
     if is_contact and (customer.last_visit_at is None or occurred_at > customer.last_visit_at):
         Customer.objects.filter(pk=customer.pk).update(last_visit_at=occurred_at)
-    announce_interaction(
+    publish_interaction_recorded(
         interaction_id=interaction.pk, customer_id=customer.pk, branch_id=branch.pk, kind=kind
     )
     return interaction

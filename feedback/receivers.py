@@ -1,12 +1,13 @@
-"""feedback listens to crm: a recorded visit may earn the customer a survey invitation."""
+"""feedback listens to crm through the outbox: a recorded visit may earn the customer a survey
+invitation. Delivered at least once; one invitation per interaction (a one-to-one key)."""
 
-from django.dispatch import receiver
-
-from crm.events import interaction_recorded
+from accounts.models import OutboxEvent
+from accounts.outbox import listener
+from crm.events import INTERACTION_RECORDED
 
 from . import services
 
 
-@receiver(interaction_recorded, dispatch_uid="feedback.invite")
-def on_interaction_recorded(sender, *, interaction_id: int, **kwargs) -> None:
-    services.invitation_create_for_interaction(interaction_id=interaction_id)
+@listener(INTERACTION_RECORDED, name="feedback.invite")
+def invite(event: OutboxEvent) -> None:
+    services.invitation_create_for_interaction(interaction_id=event.payload["interaction_id"])

@@ -23,7 +23,4 @@ urlpatterns = [
     path("tickets/<int:pk>/finish/", api.TicketFinishApi.as_view(), name="queue-ticket-finish"),
     path("tickets/<int:pk>/no-show/", api.TicketNoShowApi.as_view(), name="queue-ticket-no-show"),
     path("tickets/<int:pk>/cancel/", api.TicketCancelApi.as_view(), name="queue-ticket-cancel"),
-    path(
-        "tickets/<int:pk>/transfer/", api.TicketTransferApi.as_view(), name="queue-ticket-transfer"
-    ),
 ]

@@ -1,26 +1,53 @@
-"""Events queueing announces, always after the transaction commits.
+"""Events queueing publishes: durable, through the outbox (accounts.outbox).
 
 queueing depends on no other domain app: reception, crm and the live screens listen here.
-Receivers get `ticket_id`, `branch_id` and `action`; they load what they need themselves.
+Each transition writes one outbox event in the ticket's own transaction, so an event exists if
+and only if the change committed. Listeners get `event.payload`: `ticket_id`, `branch_id`,
+`action`, plus `new_ticket_id` on a transfer; they load what they need themselves.
+
+Live screens are told separately, after commit and best effort (queueing.broadcast): a screen
+that misses a push still finds the change by polling the database-backed queue version.
 """
 
 from django.db import transaction
-from django.dispatch import Signal
+
+from accounts import outbox
 
 from .states import TicketAction
 
-ticket_changed = Signal()  # any transition, including issue
-ticket_finished = Signal()  # serving -> done (the visit's service is complete)
-ticket_transferred = Signal()  # serving -> transferred; also gets `new_ticket_id`
+TICKET_ISSUED = "queueing.ticket_issued"
+TICKET_CALLED = "queueing.ticket_called"
+TICKET_RECALLED = "queueing.ticket_recalled"
+TICKET_STARTED = "queueing.ticket_started"
+TICKET_FINISHED = "queueing.ticket_finished"  # serving -> done: the visit's service is complete
+TICKET_NO_SHOW = "queueing.ticket_no_show"
+TICKET_CANCELLED = "queueing.ticket_cancelled"
+TICKET_TRANSFERRED = "queueing.ticket_transferred"  # payload also has `new_ticket_id`
+
+TOPIC_FOR_ACTION = {
+    TicketAction.ISSUE: TICKET_ISSUED,
+    TicketAction.CALL: TICKET_CALLED,
+    TicketAction.RECALL: TICKET_RECALLED,
+    TicketAction.START: TICKET_STARTED,
+    TicketAction.FINISH: TICKET_FINISHED,
+    TicketAction.NO_SHOW: TICKET_NO_SHOW,
+    TicketAction.CANCEL: TICKET_CANCELLED,
+    TicketAction.TRANSFER: TICKET_TRANSFERRED,
+}
 
 
-def announce(*, ticket_id: int, branch_id: int, action: TicketAction, **extra) -> None:
-    def send() -> None:
-        payload = {"ticket_id": ticket_id, "branch_id": branch_id, "action": action, **extra}
-        ticket_changed.send(sender=TicketAction, **payload)
-        if action == TicketAction.FINISH:
-            ticket_finished.send(sender=TicketAction, **payload)
-        elif action == TicketAction.TRANSFER:
-            ticket_transferred.send(sender=TicketAction, **payload)
+def publish_ticket_event(
+    *, ticket_id: int, branch_id: int, action: TicketAction, version: int, **extra
+) -> None:
+    """Inside the transition's transaction: the durable event, then (after commit) the live
+    screens' nudge with the branch's new queue version (the TicketEvent id)."""
+    payload = {"ticket_id": ticket_id, "branch_id": branch_id, "action": str(action), **extra}
+    outbox.publish(TOPIC_FOR_ACTION[action], payload, branch_id=branch_id)
 
-    transaction.on_commit(send, robust=True)
+    from .broadcast import queue_changed  # broadcast reads selectors, which import models
+
+    transaction.on_commit(
+        lambda: queue_changed(
+            branch_id=branch_id, version=version, action=action, ticket_id=ticket_id
+        )
+    )

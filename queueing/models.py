@@ -212,6 +212,9 @@ class TicketEvent(models.Model):
     """Every transition, time-stamped and attributed: the audit trail and the KPI source."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    # The ticket's branch, copied so that the latest event of a branch (the queue version live
+    # screens poll, queueing.broadcast) is one index lookup however long the history.
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+", db_index=False)
     action = models.CharField(max_length=12, choices=[(a.value, a.value) for a in TicketAction])
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12)
@@ -226,7 +229,10 @@ class TicketEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["ticket", "at"])]
+        indexes = [
+            models.Index(fields=["ticket", "at"]),
+            models.Index(fields=["branch", "-id"], name="ticketevent_branch_latest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.action} {self.at:%H:%M:%S}"

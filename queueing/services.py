@@ -1,5 +1,5 @@
 """Queue use cases. Each runs in one transaction, locks what it changes, checks the state
-machine, records a TicketEvent and announces the change after commit (queueing.events)."""
+machine, records a TicketEvent and publishes the change to the outbox (queueing.events)."""
 
 from collections.abc import Iterable
 from datetime import datetime
@@ -14,7 +14,7 @@ from accounts.errors import DomainError
 from accounts.models import Branch
 
 from . import routing
-from .events import announce
+from .events import publish_ticket_event
 from .models import Counter, DailySequence, Service, Ticket, TicketEvent
 from .selectors import counter_current_ticket, counter_skills, routing_policy, waiting_snapshot
 from .states import ACTIVE_AT_COUNTER, InvalidTransition, TicketAction, TicketStatus, next_status
@@ -74,15 +74,18 @@ def ticket_issue(
         target_counter=target_counter,
         transferred_from=transferred_from,
     )
-    TicketEvent.objects.create(
+    event = TicketEvent.objects.create(
         ticket=ticket,
+        branch=branch,
         action=TicketAction.ISSUE,
         to_status=TicketStatus.WAITING,
         at=now,
         by=issued_by,
         note=note,
     )
-    announce(ticket_id=ticket.pk, branch_id=branch.pk, action=TicketAction.ISSUE)
+    publish_ticket_event(
+        ticket_id=ticket.pk, branch_id=branch.pk, action=TicketAction.ISSUE, version=event.pk
+    )
     return ticket
 
 
@@ -160,7 +163,7 @@ def _apply(
     at: datetime | None = None,
     note: str = "",
     extra_fields: Iterable[str] = (),
-    **announce_extra,
+    **event_extra,
 ) -> Ticket:
     """Move a locked ticket through the state machine and record who did it, when."""
     at = at or timezone.now()
@@ -185,8 +188,9 @@ def _apply(
         ticket.finished_at = at
         fields.add("finished_at")
     ticket.save(update_fields=sorted(fields))
-    TicketEvent.objects.create(
+    event = TicketEvent.objects.create(
         ticket=ticket,
+        branch_id=ticket.branch_id,
         action=action,
         from_status=from_status,
         to_status=ticket.status,
@@ -195,7 +199,13 @@ def _apply(
         counter=counter or ticket.counter,
         note=note[:200],
     )
-    announce(ticket_id=ticket.pk, branch_id=ticket.branch_id, action=action, **announce_extra)
+    publish_ticket_event(
+        ticket_id=ticket.pk,
+        branch_id=ticket.branch_id,
+        action=action,
+        version=event.pk,
+        **event_extra,
+    )
     return ticket
 
 

@@ -10,7 +10,9 @@ from rest_framework.response import Response
 from accounts.access import get_for_branch
 from accounts.api import ANY_STAFF, BranchApi
 from accounts.models import Role
-from queueing.selectors import service_by_code
+from queueing import selectors as queue_selectors
+from queueing.models import Ticket
+from queueing.serializers import TicketOutputSerializer
 
 from . import selectors, services
 from .models import Visit
@@ -65,7 +67,7 @@ class VisitListApi(BranchApi):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        service = service_by_code(branch=request.branch, code=fields["service"])
+        service = queue_selectors.service_by_code(branch=request.branch, code=fields["service"])
         if service is None:
             raise ValidationError({"service": [_("No such service at this branch.")]})
         visit = services.visit_register(
@@ -132,3 +134,48 @@ class VisitCompleteApi(BranchApi):
         )
         visit = _visit_queryset().get(pk=visit.pk)
         return Response(VisitDetailOutputSerializer(visit).data)
+
+
+class TicketTransferApi(BranchApi):
+    """POST /api/queue/tickets/<id>/transfer/: served here because the visit follows the
+    ticket in the same transaction (reception.services.visit_transfer); queueing cannot
+    import reception."""
+
+    allowed_roles = (Role.TELLER,)
+
+    class InputSerializer(serializers.Serializer):
+        service = serializers.CharField(max_length=30, required=False, help_text="Service code.")
+        counter = serializers.IntegerField(min_value=1, required=False, help_text="Counter number.")
+        note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+        class Meta:
+            ref_name = "TicketTransferInput"
+
+    @extend_schema(tags=["queue"], request=InputSerializer, responses={201: TicketOutputSerializer})
+    def post(self, request, pk: int):
+        ticket = get_for_branch(Ticket.objects.all(), request.branch, pk=pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        to_service = to_counter = None
+        if "service" in data.validated_data:
+            to_service = queue_selectors.service_by_code(
+                branch=request.branch, code=data.validated_data["service"]
+            )
+            if to_service is None:
+                raise ValidationError({"service": [_("No such service at this branch.")]})
+        if "counter" in data.validated_data:
+            to_counter = queue_selectors.counter_by_number(
+                branch=request.branch, number=data.validated_data["counter"]
+            )
+            if to_counter is None:
+                raise ValidationError({"counter": [_("No such counter at this branch.")]})
+        new_ticket = services.visit_transfer(
+            ticket_id=ticket.pk,
+            by=request.user,
+            to_service=to_service,
+            to_counter=to_counter,
+            branch=request.branch,
+            note=data.validated_data["note"],
+        )
+        new_ticket = Ticket.objects.select_related("service", "counter").get(pk=new_ticket.pk)
+        return Response(TicketOutputSerializer(new_ticket).data, status=status.HTTP_201_CREATED)

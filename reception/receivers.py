@@ -1,19 +1,13 @@
-"""reception listens to queueing: a finished ticket becomes a CRM interaction."""
+"""reception listens to queueing through the outbox: a ticket that ended becomes a CRM
+interaction. Delivered at least once; `interaction_record` is idempotent by its source."""
 
-from django.dispatch import receiver
-
-from queueing.events import ticket_changed, ticket_transferred
-from queueing.states import TicketAction
+from accounts.models import OutboxEvent
+from accounts.outbox import listener
+from queueing import events
 
 from . import services
 
 
-@receiver(ticket_changed, dispatch_uid="reception.ticket_ended")
-def on_ticket_changed(sender, *, ticket_id: int, action, **kwargs) -> None:
-    if action in (TicketAction.FINISH, TicketAction.NO_SHOW):
-        services.visit_record_ticket_end(ticket_id=ticket_id)
-
-
-@receiver(ticket_transferred, dispatch_uid="reception.ticket_transferred")
-def on_ticket_transferred(sender, *, ticket_id: int, new_ticket_id: int, **kwargs) -> None:
-    services.visit_follow_transfer(old_ticket_id=ticket_id, new_ticket_id=new_ticket_id)
+@listener(events.TICKET_FINISHED, events.TICKET_NO_SHOW, name="reception.record_ticket_end")
+def record_ticket_end(event: OutboxEvent) -> None:
+    services.visit_record_ticket_end(ticket_id=event.payload["ticket_id"])

@@ -7,15 +7,18 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts import outbox
 from accounts.errors import DomainError
 from accounts.models import Branch
 from crm.models import Interaction
 from crm.services import customer_find_or_create, interaction_record
-from queueing.models import Service, Ticket
-from queueing.services import ticket_finish, ticket_issue
+from queueing.models import Counter, Service, Ticket
+from queueing.services import ticket_finish, ticket_issue, ticket_transfer
 
 from .models import Visit
 from .triage import SpecialNeeds, may_divert, priority_for
+
+VISIT_COMPLETED = "reception.visit_completed"  # payload: visit_id, ticket_id, branch_id, outcome
 
 
 class ReceptionError(DomainError):
@@ -134,7 +137,42 @@ def visit_complete_service(
             ]
         )
     ticket_finish(ticket_id=ticket.pk, by=teller, branch=ticket.branch)
+    if visit is not None:
+        outbox.publish(
+            VISIT_COMPLETED,
+            {
+                "visit_id": visit.pk,
+                "ticket_id": ticket.pk,
+                "branch_id": visit.branch_id,
+                "outcome": outcome,
+            },
+            branch_id=visit.branch_id,
+        )
     return visit
+
+
+@transaction.atomic
+def visit_transfer(
+    *,
+    ticket_id: int,
+    by: AbstractBaseUser,
+    branch: Branch,
+    to_service: Service | None = None,
+    to_counter: Counter | None = None,
+    note: str = "",
+) -> Ticket:
+    """Send the customer on to another service or counter: the visit moves to the new ticket
+    in the transfer's own transaction, so the two can never disagree."""
+    new_ticket = ticket_transfer(
+        ticket_id=ticket_id,
+        by=by,
+        to_service=to_service,
+        to_counter=to_counter,
+        branch=branch,
+        note=note,
+    )
+    Visit.objects.filter(ticket_id=ticket_id).update(ticket=new_ticket)
+    return new_ticket
 
 
 @transaction.atomic
@@ -165,8 +203,3 @@ def visit_record_ticket_end(*, ticket_id: int) -> Interaction | None:
         staff=ticket.teller,
         source=f"ticket:{ticket.pk}",
     )
-
-
-@transaction.atomic
-def visit_follow_transfer(*, old_ticket_id: int, new_ticket_id: int) -> None:
-    Visit.objects.filter(ticket_id=old_ticket_id).update(ticket_id=new_ticket_id)

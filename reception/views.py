@@ -239,7 +239,7 @@ def _run_counter_action(request: HttpRequest, counter: Counter) -> dict:
         if not form.is_valid():
             return {"transfer_form": form}
         try:
-            new = queue.ticket_transfer(
+            new = services.visit_transfer(
                 ticket_id=current.pk,
                 by=user,
                 branch=branch,

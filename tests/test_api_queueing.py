@@ -350,3 +350,23 @@ def test_it_accepts_http_basic_auth(teller, counter, waiting):
     assert response.json()["code"] == waiting.code
     wrong = APIClient(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"teller:no").decode())
     assert wrong.get(url("queue-service-list")).status_code in (401, 403)
+
+
+def test_a_transfer_through_the_api_moves_the_visit_in_the_same_transaction(
+    as_user, branch, cash, counter, teller
+):
+    from reception import services as reception
+    from reception.models import Visit
+
+    visit = reception.visit_register(
+        branch=branch, registered_by=teller, phone="13800138000", service=cash
+    )
+    services.counter_open(counter=counter, teller=teller)
+    services.ticket_call_next(counter=counter, teller=teller)
+    services.ticket_start(ticket_id=visit.ticket_id, by=teller)
+    # No commit hooks run in this test: only the transfer's own transaction can move the visit.
+    response = as_user(teller).post(
+        url("queue-ticket-transfer", pk=visit.ticket_id), {"service": "loan"}, format="json"
+    )
+    assert response.status_code == 201
+    assert Visit.objects.get(pk=visit.pk).ticket_id == response.json()["id"]

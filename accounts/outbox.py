@@ -1,0 +1,226 @@
+"""Durable domain events: a transactional outbox and its relay (docs/architecture.md).
+
+* `publish(topic, payload)` writes an OutboxEvent, and one OutboxDelivery per listener of the
+  topic, in the caller's transaction: the event exists if and only if the change committed.
+* After commit, a nudge delivers the new events at once, in the same process. Whatever happens
+  to the nudge (the process dies, the nudge fails), beat's `accounts.tasks.relay_outbox` sweeps
+  every due delivery, so each listener runs at least once.
+* Each delivery runs in its own transaction: the row is claimed with
+  `SELECT … FOR UPDATE SKIP LOCKED`, the listener runs in a savepoint, and the delivery is
+  marked done in the same commit as the listener's writes. Two relays therefore never run one
+  listener twice for one event, and a listener that raises rolls back alone: the delivery is
+  retried with backoff and, after OUTBOX_MAX_ATTEMPTS, marked dead (admin list, /healthz/).
+  Listeners still make their effects idempotent (a unique key), as at-least-once asks.
+
+Listeners register with `@listener("topic", name="app.what_it_does")` in their app's
+`ready()`. The name is the delivery's key: renaming a listener re-delivers nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from .models import OutboxDelivery, OutboxEvent
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[OutboxEvent], None]
+
+_listeners: dict[str, dict[str, Listener]] = defaultdict(dict)  # topic -> name -> function
+_by_name: dict[str, Listener] = {}
+
+
+def listener(*topics: str, name: str) -> Callable[[Listener], Listener]:
+    """Register `fn(event)` for these topics under a stable name."""
+
+    def register(fn: Listener) -> Listener:
+        if _by_name.get(name, fn) is not fn:
+            raise ValueError(f"outbox listener name {name!r} is taken")
+        _by_name[name] = fn
+        for topic in topics:
+            _listeners[topic][name] = fn
+        return fn
+
+    return register
+
+
+def listeners_for(topic: str) -> list[str]:
+    return sorted(_listeners.get(topic, {}))
+
+
+def publish(topic: str, payload: dict[str, Any], *, branch_id: int | None = None) -> OutboxEvent:
+    """Record an event in the current transaction; deliver it after commit."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("publish() belongs inside the transaction that makes the change")
+    event = OutboxEvent.objects.create(topic=topic, payload=payload, branch_id=branch_id)
+    names = listeners_for(topic)
+    if names:
+        OutboxDelivery.objects.bulk_create(
+            OutboxDelivery(event=event, listener=name, next_attempt_at=event.created_at)
+            for name in names
+        )
+        event_id = event.pk
+        transaction.on_commit(lambda: nudge([event_id]))
+    return event
+
+
+def nudge(event_ids: Sequence[int]) -> None:
+    """Deliver just-committed events now. Best effort: the sweep covers any failure."""
+    try:
+        deliver_due(event_ids=event_ids)
+    except Exception:
+        log.exception("outbox nudge failed; the sweep will deliver events %s", list(event_ids))
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff after the n-th failed attempt: 10 s, 20 s, 40 s … capped at an hour."""
+    return timedelta(seconds=min(10 * 2 ** max(attempts - 1, 0), 3600))
+
+
+@dataclass
+class RelayReport:
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return self.delivered + self.failed
+
+
+def _claim(now: datetime, event_ids: Iterable[int] | None) -> OutboxDelivery | None:
+    due = OutboxDelivery.objects.filter(
+        status=OutboxDelivery.Status.PENDING, next_attempt_at__lte=now
+    )
+    if event_ids is not None:
+        due = due.filter(event_id__in=list(event_ids))
+    return (
+        due.select_for_update(skip_locked=True, of=("self",))
+        .select_related("event")
+        .order_by("next_attempt_at", "id")
+        .first()
+    )
+
+
+def _deliver_one(now: datetime, event_ids: Iterable[int] | None, report: RelayReport) -> bool:
+    """Claim and run one due delivery in its own transaction; False when none is due."""
+    with transaction.atomic():
+        delivery = _claim(now, event_ids)
+        if delivery is None:
+            return False
+        delivery.attempts += 1
+        fn = _by_name.get(delivery.listener)
+        try:
+            if fn is None:
+                raise LookupError(f"no listener named {delivery.listener!r} in this process")
+            with transaction.atomic():  # a savepoint: a failing listener's writes roll back
+                fn(delivery.event)
+        except Exception as exc:
+            delivery.last_error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+            if delivery.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+                delivery.status = OutboxDelivery.Status.DEAD
+                report.dead += 1
+                log.error(
+                    "outbox: %s gave up on event %s after %s attempts: %s",
+                    delivery.listener,
+                    delivery.event_id,
+                    delivery.attempts,
+                    delivery.last_error,
+                )
+            else:
+                delivery.next_attempt_at = timezone.now() + retry_delay(delivery.attempts)
+                log.warning(
+                    "outbox: %s failed on event %s (attempt %s), retrying at %s: %s",
+                    delivery.listener,
+                    delivery.event_id,
+                    delivery.attempts,
+                    delivery.next_attempt_at.isoformat(),
+                    delivery.last_error,
+                )
+            report.failed += 1
+            report.errors.append(delivery.last_error)
+        else:
+            delivery.status = OutboxDelivery.Status.DONE
+            delivery.delivered_at = timezone.now()
+            delivery.last_error = ""
+            report.delivered += 1
+        delivery.save(
+            update_fields=["status", "attempts", "next_attempt_at", "delivered_at", "last_error"]
+        )
+    return True
+
+
+def deliver_due(
+    *, event_ids: Sequence[int] | None = None, limit: int = 1000, now: datetime | None = None
+) -> RelayReport:
+    """Deliver up to `limit` due deliveries (of these events, or of any), oldest due first.
+
+    A failing delivery is rescheduled into the future, so it never blocks the ones behind it.
+    A database error ends the run; what was not delivered stays due for the next one.
+    """
+    now = now or timezone.now()
+    report = RelayReport()
+    while report.handled < limit:
+        try:
+            if not _deliver_one(now, event_ids, report):
+                break
+        except DatabaseError:
+            log.exception("outbox relay stopped by a database error")
+            break
+    return report
+
+
+def retry_dead(delivery_ids: Iterable[int]) -> int:
+    """Give dead deliveries another round of attempts (the admin's "retry" action)."""
+    return OutboxDelivery.objects.filter(
+        pk__in=list(delivery_ids), status=OutboxDelivery.Status.DEAD
+    ).update(status=OutboxDelivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now())
+
+
+@dataclass(frozen=True)
+class Backlog:
+    overdue: int  # pending and due for more than the grace period: the relay is behind
+    retrying: int  # pending after a failure, waiting for the backoff
+    dead: int
+
+    @property
+    def ok(self) -> bool:
+        return self.overdue == 0 and self.dead == 0
+
+
+def backlog(*, grace: timedelta = timedelta(minutes=2)) -> Backlog:
+    """For /healthz/: three counts on the partial index of undelivered rows."""
+    now = timezone.now()
+    open_ = OutboxDelivery.objects.exclude(status=OutboxDelivery.Status.DONE)
+    return Backlog(
+        overdue=open_.filter(status="pending", next_attempt_at__lt=now - grace).count(),
+        retrying=open_.filter(status="pending", attempts__gt=0).count(),
+        dead=open_.filter(status="dead").count(),
+    )
+
+
+def purge_delivered(*, older_than_days: int, batch: int = 2000) -> int:
+    """Delete events older than the retention whose every delivery is done."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted = 0
+    while True:
+        ids = list(
+            OutboxEvent.objects.filter(created_at__lt=cutoff)
+            .exclude(deliveries__status__in=["pending", "dead"])
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            return deleted
+        OutboxDelivery.objects.filter(event_id__in=ids).delete()
+        deleted += OutboxEvent.objects.filter(pk__in=ids).delete()[0]

@@ -1,0 +1,295 @@
+"""Durable domain events: the outbox, its relay and the listeners (accounts/outbox.py).
+
+The fault tests run the real flow (register, call, serve, finish) and break it where a crash or
+an outage would: after commit and before delivery, with two relays at once, with a listener that
+keeps failing. What a customer or a KPI depends on must arrive exactly once in effect.
+"""
+
+import threading
+from collections import Counter
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts import outbox
+from accounts.models import Branch, OutboxDelivery, OutboxEvent
+from accounts.tasks import purge_outbox, relay_outbox
+from crm.models import Interaction
+from feedback.models import SurveyInvitation
+from queueing import events
+from queueing import services as queue
+from reception import services as reception
+from reception.models import Visit
+
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+TOPIC = "test.something_happened"
+
+
+@pytest.fixture
+def test_listeners():
+    """Register listeners on TOPIC for one test; the registry is left as it was."""
+    added: list[str] = []
+
+    def add(name: str, fn) -> None:
+        outbox.listener(TOPIC, name=name)(fn)
+        added.append(name)
+
+    yield add
+    for name in added:
+        outbox._by_name.pop(name, None)
+        outbox._listeners[TOPIC].pop(name, None)
+
+
+def publish_many(n: int, branch: Branch) -> list[int]:
+    """n events on TOPIC, with no nudge (as if every nudge were lost): the relay's work."""
+    with mock.patch.object(outbox, "nudge", lambda event_ids: None), transaction.atomic():
+        return [outbox.publish(TOPIC, {"n": i}, branch_id=branch.pk).pk for i in range(n)]
+
+
+def serve_one_visit(branch, cash, counter, lobby_manager, teller, phone: str) -> Visit:
+    visit = reception.visit_register(
+        branch=branch,
+        registered_by=lobby_manager,
+        phone=phone,
+        service=cash,
+        sms_consent=True,
+    )
+    if not counter.is_open:
+        queue.counter_open(counter=counter, teller=teller)
+        counter.refresh_from_db()
+    called = queue.ticket_call_next(counter=counter, teller=teller)
+    queue.ticket_start(ticket_id=called.pk, by=teller)
+    reception.visit_complete_service(
+        ticket=called, teller=teller, outcome=Visit.Outcome.COMPLETED, identity_verified=True
+    )
+    return visit
+
+
+# --- publishing ----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_event_is_written_with_the_change_and_vanishes_with_its_rollback(
+    branch, cash, test_listeners
+):
+    test_listeners("test.noop", lambda event: None)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        outbox.publish(TOPIC, {"n": 1}, branch_id=branch.pk)
+        queue.ticket_issue(branch=branch, service=cash)
+        raise RuntimeError("the change failed")
+    assert not OutboxEvent.objects.exists()
+    assert not OutboxDelivery.objects.exists()
+
+    with transaction.atomic():
+        event = outbox.publish(TOPIC, {"n": 2}, branch_id=branch.pk)
+    assert event.deliveries.get().listener == "test.noop"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_refuses_to_publish_outside_a_transaction():
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        outbox.publish(TOPIC, {})
+
+
+@pytest.mark.django_db
+def test_every_ticket_transition_is_an_event_with_its_listeners(branch, cash, counter, teller):
+    ticket = queue.ticket_issue(branch=branch, service=cash)
+    queue.counter_open(counter=counter, teller=teller)
+    queue.ticket_call_next(counter=counter, teller=teller)
+    queue.ticket_start(ticket_id=ticket.pk, by=teller)
+    queue.ticket_finish(ticket_id=ticket.pk, by=teller)
+    topics = list(OutboxEvent.objects.order_by("id").values_list("topic", flat=True))
+    assert topics == [
+        events.TICKET_ISSUED,
+        events.TICKET_CALLED,
+        events.TICKET_STARTED,
+        events.TICKET_FINISHED,
+    ]
+    finished = OutboxEvent.objects.get(topic=events.TICKET_FINISHED)
+    assert finished.payload == {"ticket_id": ticket.pk, "branch_id": branch.pk, "action": "finish"}
+    assert finished.branch == branch
+    assert list(finished.deliveries.values_list("listener", flat=True)) == [
+        "reception.record_ticket_end"
+    ]
+
+
+# --- delivery ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_finished_visit_reaches_crm_and_feedback_right_after_commit(
+    branch, cash, counter, lobby_manager, teller
+):
+    visit = serve_one_visit(branch, cash, counter, lobby_manager, teller, "13800138000")
+    interaction = Interaction.objects.get(source=f"ticket:{visit.ticket_id}")
+    assert SurveyInvitation.objects.filter(interaction=interaction).count() == 1
+    assert not OutboxDelivery.objects.exclude(status=OutboxDelivery.Status.DONE).exists()
+    assert OutboxEvent.objects.filter(topic=reception.VISIT_COMPLETED).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_delivers_when_the_process_dies_after_commit(
+    branch, cash, counter, lobby_manager, teller, monkeypatch
+):
+    visit = reception.visit_register(
+        branch=branch, registered_by=lobby_manager, phone="13800138000", service=cash
+    )
+    queue.counter_open(counter=counter, teller=teller)
+    called = queue.ticket_call_next(counter=counter, teller=teller)
+    queue.ticket_start(ticket_id=called.pk, by=teller)
+
+    def process_dies(event_ids):
+        raise SystemExit("killed between commit and delivery")
+
+    monkeypatch.setattr(outbox, "nudge", process_dies)
+    with pytest.raises(SystemExit):  # the commit happened; then the process "died"
+        reception.visit_complete_service(
+            ticket=called, teller=teller, outcome="completed", identity_verified=True
+        )
+    monkeypatch.undo()
+    called.refresh_from_db()
+    assert called.status == "done"  # committed before the crash
+    assert not Interaction.objects.exists()  # nobody delivered the event
+
+    # Beat's sweep delivers reception's listener; the CRM event that listener publishes is
+    # delivered to feedback by its own after-commit nudge.
+    assert relay_outbox() == 1
+    interaction = Interaction.objects.get(source=f"ticket:{visit.ticket_id}")
+    assert SurveyInvitation.objects.filter(interaction=interaction).count() == 1
+    assert relay_outbox() == 0  # nothing left, nothing delivered twice
+    assert Interaction.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_one_listeners_failure_never_stops_another(branch, test_listeners):
+    ran = []
+    test_listeners("test.a_broken", lambda event: 1 / 0)
+    test_listeners("test.b_working", lambda event: ran.append(event.pk))
+    (event_id,) = publish_many(1, branch)
+
+    report = outbox.deliver_due()
+
+    assert ran == [event_id]
+    assert (report.delivered, report.failed) == (1, 1)
+    broken = OutboxDelivery.objects.get(listener="test.a_broken")
+    assert broken.status == OutboxDelivery.Status.PENDING
+    assert "ZeroDivisionError" in broken.last_error
+    assert broken.next_attempt_at > timezone.now()
+
+
+@pytest.mark.django_db
+def test_a_failing_listener_s_writes_roll_back_with_it(branch, test_listeners):
+    def renames_then_fails(event):
+        Branch.objects.filter(pk=branch.pk).update(name="half-done")
+        raise ValueError("listener failed after writing")
+
+    test_listeners("test.half_done", renames_then_fails)
+    publish_many(1, branch)
+    outbox.deliver_due()
+    branch.refresh_from_db()
+    assert branch.name != "half-done"
+
+
+@pytest.mark.django_db
+def test_a_poisoned_event_does_not_block_the_ones_behind_it_and_finally_gives_up(
+    branch, test_listeners, settings, client
+):
+    settings.OUTBOX_MAX_ATTEMPTS = 3
+    ids = publish_many(5, branch)
+    poisoned = ids[0]
+    delivered = []
+
+    def listener(event):
+        if event.pk == poisoned:
+            raise RuntimeError("poisoned payload")
+        delivered.append(event.pk)
+
+    test_listeners("test.picky", listener)
+    # Deliveries were created at publish time for the listeners then registered: none yet.
+    assert not OutboxDelivery.objects.exists()
+    OutboxDelivery.objects.bulk_create(
+        OutboxDelivery(event_id=event_id, listener="test.picky") for event_id in ids
+    )
+
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        outbox.deliver_due()
+        assert delivered == ids[1:]  # the four behind it went through
+        for _attempt in range(2, settings.OUTBOX_MAX_ATTEMPTS + 1):
+            assert outbox.deliver_due().handled == 0  # waiting for the backoff
+            clock.shift(timedelta(hours=1, seconds=1))
+            outbox.deliver_due()
+    dead = OutboxDelivery.objects.get(event_id=poisoned)
+    assert (dead.status, dead.attempts) == (OutboxDelivery.Status.DEAD, 3)
+    assert delivered == ids[1:]
+    health = client.get("/healthz/").json()
+    assert health["checks"]["outbox"]["dead"] == 1
+
+    assert outbox.retry_dead([dead.pk]) == 1  # the admin's action, once the cause is fixed
+    dead.refresh_from_db()
+    assert (dead.status, dead.attempts) == (OutboxDelivery.Status.PENDING, 0)
+
+
+@pytest.mark.django_db
+def test_a_delivery_for_a_listener_this_process_lacks_is_retried_not_lost(branch):
+    (event_id,) = publish_many(1, branch)
+    OutboxDelivery.objects.create(event_id=event_id, listener="test.removed_listener")
+    outbox.deliver_due()
+    delivery = OutboxDelivery.objects.get(event_id=event_id)
+    assert delivery.status == OutboxDelivery.Status.PENDING
+    assert "no listener named" in delivery.last_error
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks with SKIP LOCKED need PostgreSQL")
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_relays_at_once_run_each_listener_once_per_event(branch, test_listeners):
+    calls: list[int] = []
+    lock = threading.Lock()
+
+    def slow_listener(event):
+        with lock:
+            calls.append(event.pk)
+        threading.Event().wait(0.002)  # widen the window two relays could share
+
+    test_listeners("test.counted", slow_listener)
+    ids = publish_many(120, branch)
+    start = threading.Barrier(3)
+    reports = []
+
+    def relay():
+        try:
+            start.wait()
+            reports.append(outbox.deliver_due())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=relay) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    counted = Counter(calls)
+    assert sorted(counted) == sorted(ids)
+    assert set(counted.values()) == {1}
+    assert sum(r.delivered for r in reports) == 120
+    assert sum(1 for r in reports if r.delivered) >= 2  # they really ran side by side
+    assert not OutboxDelivery.objects.exclude(status=OutboxDelivery.Status.DONE).exists()
+
+
+@pytest.mark.django_db
+def test_the_purge_keeps_undelivered_events(branch, test_listeners):
+    test_listeners("test.fails", lambda event: 1 / 0)
+    old_done, old_pending = publish_many(2, branch)
+    OutboxDelivery.objects.filter(event_id=old_done).update(status=OutboxDelivery.Status.DONE)
+    recent = publish_many(1, branch)[0]
+    OutboxEvent.objects.filter(pk__in=[old_done, old_pending]).update(
+        created_at=timezone.now() - timedelta(days=settings.OUTBOX_RETENTION_DAYS + 1)
+    )
+    assert purge_outbox() == 1
+    assert set(OutboxEvent.objects.values_list("pk", flat=True)) == {old_pending, recent}
