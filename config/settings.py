@@ -105,22 +105,35 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Redis is an accelerator, never a dependency for serving (docs/operations.md): a dead Redis may
+# cost a request at most the connect timeout, once; then a circuit breaker skips it for
+# REDIS_BREAKER_SECONDS and callers use their fallback (accounts/resilience.py).
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.1)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.25)
+REDIS_BREAKER_SECONDS = env.float("REDIS_BREAKER_SECONDS", default=5.0)
 if REDIS_URL:
     CACHES = {
+        # Throttles, heartbeat: while Redis is down, a per-process memory cache stands in.
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "accounts.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "branchflow",
-        }
+        },
+        # Live screens' queue version: its truth is the database, so a down Redis is a miss.
+        "live": {
+            "BACKEND": "accounts.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "branchflow",
+            "OPTIONS": {"FALLBACK": "none"},
+        },
     }
 else:
     # A file cache is shared by the web, worker and beat processes (locmem would not be).
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(VAR_DIR / "cache"),
-        }
+    _file_cache = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
     }
+    CACHES = {"default": _file_cache, "live": _file_cache}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -210,7 +223,16 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+    # Publishing a task is a nudge (accounts.resilience.enqueue): one quick try, no retry loop,
+    # so a teller's request never waits on a dead broker. The worker's consumer reconnects by
+    # its own loop (broker_connection_retry), unaffected.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.1,
+        "interval_max": 0.1,
+        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    }
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -229,8 +251,17 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "accounts.tasks.heartbeat", "schedule": 30.0},
+    # The outbox sweep: delivers what after-commit nudges missed (docs/architecture.md).
+    "outbox-relay": {
+        "task": "accounts.tasks.relay_outbox",
+        "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=10.0),
+    },
+    "outbox-purge": {"task": "accounts.tasks.purge_outbox", "schedule": crontab(hour=4, minute=0)},
     "kpi-recompute-today": {"task": "kpi.tasks.recompute_today", "schedule": 300.0},
-    "feedback-send-due": {"task": "feedback.tasks.send_due_invitations", "schedule": 60.0},
+    "feedback-send-due": {
+        "task": "feedback.tasks.send_due_invitations",
+        "schedule": env.float("SURVEY_SWEEP_SECONDS", default=60.0),
+    },
     "crm-anonymise-expired": {
         "task": "crm.tasks.anonymise_expired_customers",
         "schedule": crontab(hour=3, minute=30),
@@ -244,8 +275,15 @@ CELERY_BEAT_SCHEDULE = {
 # --- SMS: the setting names the backend class (console, file, or a real gateway later).
 SMS_BACKEND = env.str("SMS_BACKEND", default="feedback.sms.ConsoleBackend")
 SMS_FILE_PATH = env.path("SMS_FILE_PATH", default=VAR_DIR / "sms" / "outbox.jsonl")
+# A worker claiming an invitation holds it this long; if it dies, the sweep re-claims it after.
+SURVEY_SEND_LEASE_SECONDS = env.int("SURVEY_SEND_LEASE_SECONDS", default=120)
 # Links in SMS must be absolute; the branch's public address.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# --- Outbox (accounts/outbox.py): durable domain events.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=12)  # ~11 hours of backoff
+OUTBOX_SWEEP_LIMIT = env.int("OUTBOX_SWEEP_LIMIT", default=2000)
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=14)
 
 # --- Personal data: customers not seen for this long are anonymised by a nightly task.
 CRM_RETENTION_DAYS = env.int("CRM_RETENTION_DAYS", default=5 * 365)

@@ -21,6 +21,9 @@ STORAGES = {
 }
 # Per-process cache, emptied before every test (tests/conftest.py): throttles and queue versions
 # must not leak between tests or runs. Tests that need Redis talk to REDIS_URL directly.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "live": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "live"},
+}
 # Assertions read English source strings; tests of Chinese screens switch language explicitly.
 LANGUAGE_CODE = "en"

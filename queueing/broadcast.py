@@ -1,21 +1,34 @@
 """Tell live screens (counter screens, the display board, customers' status pages) that a
-branch's queue changed. Screens re-read the state; the event only says 'something changed'.
+branch's queue changed. Screens re-read the state; the message only says 'something changed'.
 
-Every change bumps a per-branch version in the cache (cheap polling: the board asks
-'anything new since version N?'). With Redis, the event is also published on a pub/sub channel
-that the server-sent-events stream relays to open screens at once (docs/architecture.md).
+The queue version is the id of the branch's latest TicketEvent: its truth is the database
+(selectors.queue_version). The `live` cache holds a copy so that polling costs no query:
+after each commit the new version is written there and, with Redis, published on a pub/sub
+channel that the server-sent-events stream relays at once (docs/live-updates.md).
+
+Both are best effort. A push that fails (Redis down) costs no request anything: polling screens
+read the version from the database while the cache misses, and the cached copy expires after
+VERSION_TTL_S, so a version written before an outage cannot outlive it for long.
 """
 
 import json
 import logging
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache
-from django.dispatch import receiver
+from django.core.cache import caches
+from django.db import connection
 
-from .events import ticket_changed
+from . import selectors
+from .states import TicketAction
 
 log = logging.getLogger(__name__)
+
+VERSION_TTL_S = 10
+
+
+def live_cache():
+    return caches["live"]
 
 
 def version_key(branch_id: int) -> str:
@@ -27,34 +40,37 @@ def channel_name(branch_id: int) -> str:
 
 
 def current_version(branch_id: int) -> int:
-    return int(cache.get(version_key(branch_id)) or 0)
+    """The cached version, or the database's (then cached with add(), so a concurrent push of
+    a newer version is never overwritten by this older read)."""
+    cached = live_cache().get(version_key(branch_id))
+    if cached is not None:
+        return int(cached)
+    version = selectors.queue_version(branch_id=branch_id)
+    live_cache().add(version_key(branch_id), version, timeout=VERSION_TTL_S)
+    return version
+
+
+def _current_version_then_close(branch_id: int) -> int:
+    try:
+        return current_version(branch_id)
+    finally:
+        # A worker thread of a stream that stays open for minutes: keep no connection pinned.
+        connection.close()
 
 
 async def acurrent_version(branch_id: int) -> int:
     """current_version for async code (the server-sent-events stream)."""
-    return int(await cache.aget(version_key(branch_id)) or 0)
+    return await sync_to_async(_current_version_then_close, thread_sensitive=False)(branch_id)
 
 
-def bump_version(branch_id: int) -> int:
-    key = version_key(branch_id)
+def queue_changed(*, branch_id: int, version: int, action: TicketAction, ticket_id: int) -> None:
+    """After commit: cache the new version and push it to open streams. Never raises."""
     try:
-        return cache.incr(key)
-    except ValueError:  # first change since the cache started
-        cache.set(key, 1, timeout=None)
-        return 1
+        live_cache().set(version_key(branch_id), version, timeout=VERSION_TTL_S)
+        if settings.REDIS_URL:
+            from .pubsub import publish
 
-
-@receiver(ticket_changed, dispatch_uid="queueing.broadcast")
-def on_ticket_changed(sender, *, ticket_id: int, branch_id: int, action, **extra) -> None:
-    version = bump_version(branch_id)
-    if not settings.REDIS_URL:
-        return
-    try:
-        from .pubsub import publish
-
-        publish(
-            channel_name(branch_id),
-            json.dumps({"v": version, "action": str(action), "ticket": ticket_id}),
-        )
+            message = {"v": version, "action": str(action), "ticket": ticket_id}
+            publish(channel_name(branch_id), json.dumps(message))
     except Exception:  # a screen missing one push must never fail a teller's call
-        log.warning("could not publish queue change for branch %s", branch_id, exc_info=True)
+        log.warning("could not push queue change for branch %s", branch_id, exc_info=True)

@@ -5,9 +5,10 @@ Screens never receive queue data pushed at them; they learn *that* their branch'
 
 Two transports, one contract ({"v": <int>}):
 
-* `version` — a plain GET answered from the cache with no database query. live.js polls it
-  every second when there is no stream (the embedded setup, WSGI runserver, a proxy that
-  buffers). A poll costs one cache read and ~100 bytes on the wire.
+* `version` — a plain GET answered from the cache with no database query (one indexed query
+  when the cache misses or Redis is down). live.js polls it every second when there is no
+  stream (the embedded setup, WSGI runserver, a proxy that buffers, Redis down). A poll costs
+  one cache read and ~100 bytes on the wire.
 * `events` — server-sent events for ASGI deployments with Redis: an async view subscribes to
   `branchflow:queue:<branch>` and relays each new version at once. It ends after
   STREAM_SECONDS so connections recycle across workers and deploys; EventSource reconnects
@@ -31,6 +32,8 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
+
+from accounts.resilience import breaker_for
 
 from . import broadcast
 
@@ -67,6 +70,8 @@ def sse_available(request: HttpRequest) -> bool:
         bool(settings.REDIS_URL)
         and getattr(settings, "LIVE_SSE", True)
         and isinstance(request, ASGIRequest)
+        # While Redis is known to be down, screens poll (the version falls back to the database).
+        and breaker_for(settings.REDIS_URL).allows()
     )
 
 
@@ -92,7 +97,7 @@ def _branch_or_404(token: str) -> int:
 @csp_exempt()  # JSON runs nothing; the policy header would triple the response
 @require_GET
 def version(request: HttpRequest, token: str) -> HttpResponse:
-    """{"v": n} from the cache: no database query, no session read."""
+    """{"v": n} from the cache (no database query, no session read), or the database's."""
     branch_id = _branch_or_404(token)
     response = JsonResponse({"v": broadcast.current_version(branch_id)})
     response["Cache-Control"] = "no-store"
@@ -112,10 +117,18 @@ async def event_stream(
     """Server-sent events: the current version first, then each new one as Redis announces it."""
     import redis.asyncio as aioredis
 
-    client = aioredis.Redis.from_url(settings.REDIS_URL)
+    client = aioredis.Redis.from_url(
+        settings.REDIS_URL, socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT
+    )
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
-        await pubsub.subscribe(broadcast.channel_name(branch_id))
+        try:
+            await pubsub.subscribe(broadcast.channel_name(branch_id))
+        except (OSError, aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+            # End the stream: EventSource reconnects, gets 204 while the breaker is open, and
+            # live.js polls the database-backed version instead.
+            breaker_for(settings.REDIS_URL).record_failure(exc)
+            return
         # Subscribed before reading the version, so no change falls between the two.
         last = await broadcast.acurrent_version(branch_id)
         yield f"retry: {RETRY_MS}\n" + _event(last)
@@ -124,7 +137,11 @@ async def event_stream(
         last_sent = loop.time()
         while (remaining := deadline - loop.time()) > 0:
             wait = max(0.0, min(remaining, heartbeat - (loop.time() - last_sent)))
-            message = await pubsub.get_message(timeout=wait)
+            try:
+                message = await pubsub.get_message(timeout=wait)
+            except (OSError, aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+                breaker_for(settings.REDIS_URL).record_failure(exc)
+                return  # Redis went away mid-stream: the screen reconnects, then polls
             if message is not None and message.get("type") == "message":
                 try:
                     number = int(json.loads(message["data"])["v"])

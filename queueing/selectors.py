@@ -9,7 +9,7 @@ from accounts.models import Branch
 from accounts.timeutil import branch_today
 
 from . import eta, routing
-from .models import Counter, CounterSkill, Service, Ticket
+from .models import Counter, CounterSkill, Service, Ticket, TicketEvent
 from .states import ACTIVE_AT_COUNTER, TicketStatus
 
 
@@ -255,3 +255,18 @@ def ticket_for_customer(*, ticket_id: int) -> Ticket | None:
 def ticket_successor(*, ticket: Ticket) -> Ticket | None:
     """The new ticket a transfer issued (the customer's link follows them there)."""
     return Ticket.objects.filter(transferred_from=ticket).first()
+
+
+def queue_version(*, branch_id: int) -> int:
+    """The id of the branch's latest ticket event: it changes whenever the queue does.
+
+    The database truth behind the live screens' version (queueing.broadcast); one lookup on the
+    (branch, -id) index, whatever the history.
+    """
+    latest = (
+        TicketEvent.objects.filter(branch_id=branch_id)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return latest or 0

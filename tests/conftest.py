@@ -30,9 +30,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.clear()
+    from accounts.resilience import reset_breakers
+
+    for alias in caches:
+        caches[alias].clear()
+    reset_breakers()
 
 
 @pytest.fixture(autouse=True)

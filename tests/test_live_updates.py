@@ -3,8 +3,10 @@
 import asyncio
 import json
 import os
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.test import AsyncClient
 from django.urls import reverse
 
@@ -30,18 +32,44 @@ def redis_or_skip() -> str:
 
 
 def test_it_answers_the_version_from_the_cache_without_a_db_query(
-    client, branch, django_assert_num_queries
+    client, branch, cash, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
-    broadcast.bump_version(branch.pk)
-    broadcast.bump_version(branch.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = services.ticket_issue(branch=branch, service=cash)
+    latest = ticket.events.get().pk
     url = version_url(branch.pk)
     with django_assert_num_queries(0):
         response = client.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert response["Cache-Control"] == "no-store"
-    assert response.json() == {"v": 2}
-    assert len(response.content) < 16  # {"v": 2}: a poll costs a few bytes of body
+    assert response.json() == {"v": latest}
+    assert len(response.content) < 24  # {"v": n}: a poll costs a few bytes of body
+
+
+def test_a_cache_miss_reads_the_version_from_the_database_once(
+    client, branch, cash, django_assert_num_queries
+):
+    ticket = services.ticket_issue(branch=branch, service=cash)  # no commit hooks: no push
+    latest = ticket.events.get().pk
+    url = version_url(branch.pk)
+    with django_assert_num_queries(1):
+        assert client.get(url).json() == {"v": latest}
+    with django_assert_num_queries(0):
+        assert client.get(url).json() == {"v": latest}
+
+
+def test_a_missed_push_heals_when_the_cached_version_expires(
+    client, branch, cash, django_capture_on_commit_callbacks
+):
+    url = version_url(branch.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_issue(branch=branch, service=cash)
+    before = client.get(url).json()["v"]
+    second = services.ticket_issue(branch=branch, service=cash)  # its push is lost
+    assert client.get(url).json()["v"] == before  # the cached copy, for now
+    with time_machine.travel(timedelta(seconds=broadcast.VERSION_TTL_S + 1)):
+        assert client.get(url).json()["v"] == second.events.get().pk
 
 
 def test_it_refuses_a_forged_live_token(client, branch):
@@ -50,16 +78,31 @@ def test_it_refuses_a_forged_live_token(client, branch):
     assert client.get(reverse("queueing:version", args=[str(branch.pk)])).status_code == 404
 
 
-def test_it_bumps_the_version_once_per_committed_change(
+def test_the_version_changes_with_each_committed_change(
     client, branch, cash, counter, teller, django_capture_on_commit_callbacks
 ):
     url = version_url(branch.pk)
     assert client.get(url).json() == {"v": 0}
     with django_capture_on_commit_callbacks(execute=True):
-        services.ticket_issue(branch=branch, service=cash)
+        ticket = services.ticket_issue(branch=branch, service=cash)
+    issued = client.get(url).json()["v"]
     with django_capture_on_commit_callbacks(execute=True):
         services.ticket_call_next(counter=counter, teller=teller)
-    assert client.get(url).json() == {"v": 2}
+    called = client.get(url).json()["v"]
+    assert 0 < issued < called
+    assert called == ticket.events.order_by("-id").first().pk
+
+
+def test_another_branch_s_changes_leave_the_version_alone(
+    client, branch, other_branch, django_capture_on_commit_callbacks
+):
+    from tests.factories import ServiceFactory
+
+    elsewhere = ServiceFactory(branch=other_branch, code="cash", prefix="A")
+    url = version_url(branch.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_issue(branch=other_branch, service=elsewhere)
+    assert client.get(url).json() == {"v": 0}
 
 
 def test_it_gives_each_page_a_live_token_for_its_own_branch(client, branch, other_branch):
@@ -105,6 +148,7 @@ def test_it_refuses_the_stream_with_a_bad_token():
 STREAM_BRANCH = 900_000 + os.getpid() % 10_000
 
 
+@pytest.mark.django_db  # the first version comes from the database when the cache misses
 def test_it_streams_the_current_then_each_published_version(settings):
     settings.REDIS_URL = redis_or_skip()
     import redis
@@ -126,6 +170,7 @@ def test_it_streams_the_current_then_each_published_version(settings):
     assert second == 'id: 7\ndata: {"v": 7}\n\n'  # only the version: screens fetch the rest
 
 
+@pytest.mark.django_db
 def test_it_streams_through_the_asgi_view(settings):
     settings.REDIS_URL = redis_or_skip()
     import redis
@@ -152,6 +197,7 @@ def test_it_streams_through_the_asgi_view(settings):
     assert b'data: {"v": 3}' in second
 
 
+@pytest.mark.django_db
 def test_it_sends_heartbeats_and_ends_the_stream_to_recycle_connections(settings):
     settings.REDIS_URL = redis_or_skip()
 

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from queueing import broadcast, services
@@ -167,6 +168,8 @@ def test_it_says_when_no_counter_serves_the_ticket(client, branch, issue, counte
 # --- printed ticket --------------------------------------------------------------------------
 
 
+# Frozen: the signed link carries a timestamp, and the page and the assertion sign separately.
+@time_machine.travel("2026-11-23 10:00:00+08:00", tick=False)
 def test_it_prints_a_ticket_with_a_qr_code_to_its_status_page(
     client, lobby_manager, issue, settings
 ):

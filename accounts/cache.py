@@ -1,0 +1,92 @@
+"""A Redis cache that fails soft: short timeouts, a circuit breaker, and a fallback.
+
+While Redis is unreachable, calls do not wait on it (accounts.resilience) and go to the
+fallback named by OPTIONS["FALLBACK"]:
+
+* "local" (default): a per-process memory cache. Throttles keep counting, per process, so a
+  rate limit fails safe (tighter per client, never off); nothing that must be shared lives in
+  the cache.
+* "none": reads miss and writes are dropped. For values whose truth is in the database (the
+  queue version of live screens): a miss sends the caller to the database, never to a value
+  another process cannot see.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.conf import settings
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from .resilience import breaker_for
+
+UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+GUARDED_METHODS = (
+    "add",
+    "get",
+    "set",
+    "touch",
+    "delete",
+    "get_many",
+    "has_key",
+    "incr",
+    "set_many",
+    "delete_many",
+    "clear",
+)
+
+
+class ResilientRedisCache(RedisCache):
+    def __init__(self, server: str, params: dict) -> None:
+        options = dict(params.get("OPTIONS") or {})
+        fallback = options.pop("FALLBACK", "local")
+        # redis-py retries a refused connection with backoff for seconds by default; a web
+        # request must not. The breaker, not a retry, decides when to try again.
+        options.setdefault("socket_connect_timeout", settings.REDIS_CONNECT_TIMEOUT)
+        options.setdefault("socket_timeout", settings.REDIS_SOCKET_TIMEOUT)
+        options.setdefault("retry", Retry(NoBackoff(), 0))
+        super().__init__(server, {**params, "OPTIONS": options})
+        self.breaker = breaker_for(self._servers[0])
+        if fallback == "local":
+            self.fallback = LocMemCache(f"fallback-{id(self)}", {"TIMEOUT": params.get("TIMEOUT")})
+        elif fallback == "none":
+            self.fallback = DummyCache("none", {})
+        else:
+            raise ValueError(f"FALLBACK must be 'local' or 'none', not {fallback!r}")
+
+    def ping(self) -> None:
+        """For the health check: raises when Redis does not answer (no fallback)."""
+        self._cache.get_client(write=True).ping()
+
+    @property
+    def degraded(self) -> bool:
+        return self.breaker.is_open
+
+
+def _guard(name: str):
+    redis_method = getattr(RedisCache, name)
+
+    @functools.wraps(redis_method)
+    def method(self: ResilientRedisCache, *args: Any, **kwargs: Any) -> Any:
+        if self.breaker.allows():
+            try:
+                result = redis_method(self, *args, **kwargs)
+            except UNAVAILABLE as exc:
+                self.breaker.record_failure(exc)
+            else:
+                self.breaker.record_success()
+                return result
+        return getattr(self.fallback, name)(*args, **kwargs)
+
+    return method
+
+
+for _name in GUARDED_METHODS:
+    setattr(ResilientRedisCache, _name, _guard(_name))
