@@ -4,7 +4,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -12,8 +12,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
+from accounts import outbox
 from accounts.access import SESSION_BRANCH_KEY, active_branch
 from accounts.models import Role
+from accounts.resilience import broker_breaker
 from accounts.selectors import branches_for_user, roles_at_branch
 from accounts.tasks import HEARTBEAT_KEY
 
@@ -50,14 +52,10 @@ def switch_branch(request: HttpRequest) -> HttpResponse:
 def _check(fn) -> dict:
     started = time.perf_counter()
     try:
-        detail = fn()
-        return {
-            "ok": True,
-            "ms": round((time.perf_counter() - started) * 1000, 1),
-            **(detail or {}),
-        }
+        detail = fn() or {}
     except Exception as exc:  # a health check reports failures, it does not raise them
         return {"ok": False, "error": exc.__class__.__name__}
+    return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1), **detail}
 
 
 def _database() -> None:
@@ -65,17 +63,38 @@ def _database() -> None:
         cursor.execute("SELECT 1")
 
 
+class Unreachable(Exception):
+    """The circuit breaker has this server marked down: not tried again for a few seconds."""
+
+
 def _cache() -> None:
-    cache.set("healthz", "1", timeout=10)
-    if cache.get("healthz") != "1":
+    backend = caches["default"]
+    if hasattr(backend, "ping"):  # accounts.cache.ResilientRedisCache: ask Redis itself
+        if backend.degraded:
+            raise Unreachable
+        try:
+            backend.ping()
+        except Exception as exc:
+            backend.breaker.record_failure(exc)
+            raise
+        return
+    backend.set("healthz", "1", timeout=10)
+    if backend.get("healthz") != "1":
         raise RuntimeError("cache read-back failed")
 
 
 def _broker() -> dict:
     from config.celery import app
 
-    with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+    breaker = broker_breaker()
+    if breaker.is_open:
+        raise Unreachable
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=1)
+    except Exception as exc:
+        breaker.record_failure(exc)
+        raise
     return {"transport": conn.transport_cls if isinstance(conn.transport_cls, str) else "ok"}
 
 
@@ -90,16 +109,31 @@ def _celery() -> dict:
     return {"heartbeat_age_s": round(age)}
 
 
+def _outbox() -> dict:
+    """Not ok while deliveries are overdue (relay behind or stopped) or gave up (admin list)."""
+    backlog = outbox.backlog()
+    return {
+        "ok": backlog.ok,
+        "overdue": backlog.overdue,
+        "retrying": backlog.retrying,
+        "dead": backlog.dead,
+    }
+
+
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Database and cache must work (503 otherwise); broker and Celery are reported too."""
-    checks = {
-        "database": _check(_database),
+    """Readiness for load balancers: 503 only when this node cannot serve (the database is
+    down). Redis (cache, broker), the worker and the outbox relay are reported as degraded
+    parts with a 200, so a Redis blip does not pull every web node (docs/operations.md)."""
+    checks = {"database": _check(_database)}
+    ready = checks["database"]["ok"]
+    checks |= {
         "cache": _check(_cache),
         "broker": _check(_broker),
         "celery": _check(_celery),
+        "outbox": _check(_outbox) if ready else {"ok": False, "error": "NoDatabase"},
     }
-    healthy = checks["database"]["ok"] and checks["cache"]["ok"]
+    status = "error" if not ready else "ok" if all(c["ok"] for c in checks.values()) else "degraded"
     return JsonResponse(
-        {"status": "ok" if healthy else "error", "debug": settings.DEBUG, "checks": checks},
-        status=200 if healthy else 503,
+        {"status": status, "debug": settings.DEBUG, "checks": checks},
+        status=200 if ready else 503,
     )
