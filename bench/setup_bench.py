@@ -70,12 +70,14 @@ def wipe_previous_run() -> None:
 
 
 @transaction.atomic
-def create_branch(*, tellers: int, lobby: int, password: str) -> dict:
+def create_branch(
+    *, tellers: int, lobby: int, password: str, time_zone: str = "Asia/Shanghai"
+) -> dict:
     branch = Branch.objects.create(
         code=BRANCH_CODE,
         name="压测支行",
         name_en="Load test branch",
-        time_zone="Asia/Shanghai",
+        time_zone=time_zone,
     )
     services = [
         Service.objects.create(
@@ -96,6 +98,7 @@ def create_branch(*, tellers: int, lobby: int, password: str) -> dict:
     result: dict = {
         "branch_id": branch.pk,
         "branch_code": branch.code,
+        "display_token": branch.display_token,
         "services": [s.code for s in services],
         "tellers": [],
         "lobby": [],
@@ -125,12 +128,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tellers", type=int, required=True)
     parser.add_argument("--lobby", type=int, required=True)
+    parser.add_argument("--time-zone", default="Asia/Shanghai")
     args = parser.parse_args()
     password = os.environ.get("BENCH_PASSWORD", "")
     if not password:
         parser.error("set BENCH_PASSWORD in the environment")
     wipe_previous_run()
-    result = create_branch(tellers=args.tellers, lobby=args.lobby, password=password)
+    result = create_branch(
+        tellers=args.tellers, lobby=args.lobby, password=password, time_zone=args.time_zone
+    )
     print(json.dumps(result))
 
 

@@ -28,6 +28,9 @@ class SurveyInvitation(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # While SENDING: the claiming worker's lease. Past it, the worker is presumed dead and the
+    # sweep claims the invitation again (the SMS idempotency key stops a second message).
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

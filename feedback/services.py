@@ -1,16 +1,18 @@
 """Survey use cases. SMS goes out from a Celery task, after commit, never inside a transaction."""
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import DomainError
+from accounts.resilience import enqueue
 from crm.models import Interaction
 
 from . import policy
@@ -19,7 +21,9 @@ from .models import SurveyInvitation, SurveyResponse
 from .sms import SmsMessage, get_backend
 
 SURVEYED_KINDS = (Interaction.Kind.BRANCH_SERVICE, Interaction.Kind.SELF_SERVICE)
-MAX_SEND_ATTEMPTS = 3
+MAX_SEND_ATTEMPTS = 5
+
+log = logging.getLogger(__name__)
 
 
 class SurveyError(DomainError):
@@ -61,8 +65,9 @@ def invitation_create_for_interaction(*, interaction_id: int) -> SurveyInvitatio
     if decision.send_at and decision.send_at <= timezone.now():
         from .tasks import send_invitation  # tasks import services; import here to avoid a cycle
 
+        # A nudge: if the broker is down, beat's send_due_invitations finds the row anyway.
         invitation_id = invitation.pk
-        transaction.on_commit(lambda: send_invitation.delay(invitation_id))
+        transaction.on_commit(lambda: enqueue(send_invitation, invitation_id))
     return invitation
 
 
@@ -71,13 +76,37 @@ def survey_url(invitation_id: int) -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + path
 
 
+def idempotency_key(invitation_id: int) -> str:
+    """The same for every attempt at one invitation: the gateway sends it once."""
+    return f"branchflow-survey-invitation-{invitation_id}"
+
+
+def _claimable(now):
+    """Due and not yet claimed, or claimed by a worker whose lease ran out (it died)."""
+    return Q(status=SurveyInvitation.Status.SCHEDULED, scheduled_for__lte=now) | Q(
+        status=SurveyInvitation.Status.SENDING,
+        lease_expires_at__lt=now,
+        # A message whose worker dies every time is left for a person (admin list, "sending").
+        attempts__lt=MAX_SEND_ATTEMPTS * 2,
+    )
+
+
 def invitation_send(*, invitation_id: int) -> bool:
-    """Send one due invitation. Claims it first (conditional update), so two workers never both
-    send it; the SMS itself goes out outside any transaction. Returns True if sent."""
+    """Send one due invitation; True if this call sent it.
+
+    Claimed first by a conditional update with a lease, so two workers never both send it and
+    a worker that dies mid-send is replaced once the lease runs out. The SMS goes out outside
+    any transaction, with an idempotency key derived from the invitation: a re-send after a
+    crash is not a second message. A failed send is rescheduled with backoff for the beat sweep
+    (send_due_invitations), the one retry path; after MAX_SEND_ATTEMPTS it is marked failed.
+    """
     now = timezone.now()
-    claimed = SurveyInvitation.objects.filter(
-        pk=invitation_id, status=SurveyInvitation.Status.SCHEDULED, scheduled_for__lte=now
-    ).update(status=SurveyInvitation.Status.SENDING, attempts=F("attempts") + 1)
+    lease = timedelta(seconds=settings.SURVEY_SEND_LEASE_SECONDS)
+    claimed = SurveyInvitation.objects.filter(_claimable(now), pk=invitation_id).update(
+        status=SurveyInvitation.Status.SENDING,
+        attempts=F("attempts") + 1,
+        lease_expires_at=now + lease,
+    )
     if not claimed:
         return False
     invitation = SurveyInvitation.objects.select_related("customer", "branch").get(pk=invitation_id)
@@ -86,28 +115,42 @@ def invitation_send(*, invitation_id: int) -> bool:
         body = _t(
             "%(branch)s: thank you for visiting. How did we do? Rate us (1 minute): %(url)s"
         ) % {"branch": invitation.branch.name, "url": survey_url(invitation.pk)}
+    message = SmsMessage(
+        to=customer.phone or "",
+        body=body,
+        reference=f"invitation:{invitation.pk}",
+        idempotency_key=idempotency_key(invitation.pk),
+    )
     try:
-        get_backend().send(
-            SmsMessage(to=customer.phone or "", body=body, reference=f"invitation:{invitation.pk}")
-        )
+        get_backend().send(message)
     except Exception:
+        log.warning("survey SMS for invitation %s failed", invitation.pk, exc_info=True)
         retry = invitation.attempts < MAX_SEND_ATTEMPTS
-        SurveyInvitation.objects.filter(pk=invitation.pk).update(
+        SurveyInvitation.objects.filter(
+            pk=invitation.pk, status=SurveyInvitation.Status.SENDING
+        ).update(
             status=SurveyInvitation.Status.SCHEDULED if retry else SurveyInvitation.Status.FAILED,
-            scheduled_for=now + timedelta(minutes=5) if retry else invitation.scheduled_for,
+            scheduled_for=now + send_retry_delay(invitation.attempts)
+            if retry
+            else invitation.scheduled_for,
+            lease_expires_at=None,
         )
-        raise
+        return False
     SurveyInvitation.objects.filter(pk=invitation.pk).update(
-        status=SurveyInvitation.Status.SENT, sent_at=timezone.now()
+        status=SurveyInvitation.Status.SENT, sent_at=timezone.now(), lease_expires_at=None
     )
     return True
 
 
+def send_retry_delay(attempts: int) -> timedelta:
+    """After the n-th failed send: 1, 2, 4 … minutes."""
+    return timedelta(minutes=2 ** max(attempts - 1, 0))
+
+
 def due_invitation_ids(*, limit: int = 500) -> list[int]:
+    now = timezone.now()
     return list(
-        SurveyInvitation.objects.filter(
-            status=SurveyInvitation.Status.SCHEDULED, scheduled_for__lte=timezone.now()
-        )
+        SurveyInvitation.objects.filter(_claimable(now))
         .order_by("scheduled_for")
         .values_list("pk", flat=True)[:limit]
     )

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from crm.models import Interaction
 from feedback import services as feedback_services
+from feedback import tasks as feedback_tasks
 from feedback.links import invitation_id_from_token
 from feedback.models import SurveyInvitation
 from feedback.tasks import send_invitation
@@ -78,17 +79,17 @@ def worker_queue(monkeypatch):
     queue = f"bf-test-{uuid.uuid4().hex[:12]}"
     original_apply_async = send_invitation.apply_async
 
-    def delay_on_test_queue(*args, **kwargs):
-        return original_apply_async(args, kwargs, queue=queue)
+    def apply_on_test_queue(args=None, kwargs=None, **options):
+        return original_apply_async(args, kwargs, **{**options, "queue": queue})
 
-    monkeypatch.setattr(send_invitation, "delay", delay_on_test_queue)
+    # delay() and accounts.resilience.enqueue() both end in apply_async.
+    monkeypatch.setattr(send_invitation, "apply_async", apply_on_test_queue)
     return queue
 
 
-@pytest.fixture
-def worker(tmp_path, worker_queue):
-    outbox = tmp_path / "outbox.jsonl"
-    log_path = tmp_path / "worker.log"
+def _start_worker(
+    queue: str, outbox: Path, log_path: Path, *, pool: str = "solo", concurrency: int = 1, **env
+) -> subprocess.Popen:
     env = {
         **os.environ,
         # config.settings, not config.test_settings: the test settings pin the in-memory SMS
@@ -104,6 +105,7 @@ def worker(tmp_path, worker_queue):
         "SMS_FILE_PATH": str(outbox),
         "PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL,
         "DB_CONN_MAX_AGE": "0",
+        **env,
     }
     command = [
         sys.executable,
@@ -112,31 +114,42 @@ def worker(tmp_path, worker_queue):
         "-A",
         "config",
         "worker",
-        "--pool=solo",
-        "--concurrency=1",
+        f"--pool={pool}",
+        f"--concurrency={concurrency}",
         "--without-heartbeat",
         "--without-gossip",
         "--without-mingle",
         "--loglevel=INFO",
         "-Q",
-        worker_queue,
+        queue,
         "-n",
-        f"{worker_queue}@%h",
+        f"{queue}-{uuid.uuid4().hex[:6]}@%h",
     ]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+    with log_path.open("a") as log:
+        return subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
             command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
         )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)  # warm shutdown: finish the task, then exit
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture
+def worker(tmp_path, worker_queue):
+    outbox = tmp_path / "outbox.jsonl"
+    log_path = tmp_path / "worker.log"
+    process = _start_worker(worker_queue, outbox, log_path)
     try:
         yield process, outbox, log_path
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)  # warm shutdown: finish the task, then exit
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        _stop(process)
         _delete_queue(worker_queue)
 
 
@@ -203,3 +216,87 @@ def test_it_sends_the_survey_sms_from_a_real_worker(branch, worker):
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0, log_path.read_text()
+
+
+def _outbox_lines(outbox: Path) -> list[dict]:
+    if not outbox.exists():
+        return []
+    return [
+        json.loads(line)
+        for line in outbox.read_text(encoding="utf-8").splitlines()
+        if line.endswith("}")
+    ]
+
+
+def test_a_worker_killed_mid_batch_sends_every_sms_once(branch, worker_queue, tmp_path):
+    """kill -9 a worker while it sends 40 survey SMS; a new worker and the beat sweep finish
+    the batch after the lease: 40 sent, none twice, none stuck in `sending`."""
+    branch.time_zone = _zone_at_midday()
+    branch.save(update_fields=["time_zone"])
+    now = timezone.now()
+    invitations = []
+    for n in range(40):
+        customer = CustomerFactory(phone=f"139{n:08d}", sms_consent=True)
+        interaction = Interaction.objects.create(
+            customer=customer, branch=branch, kind=Interaction.Kind.BRANCH_SERVICE, occurred_at=now
+        )
+        invitations.append(
+            SurveyInvitation.objects.create(
+                customer=customer,
+                branch=branch,
+                interaction=interaction,
+                status=SurveyInvitation.Status.SCHEDULED,
+                scheduled_for=now,
+            )
+        )
+    outbox = tmp_path / "outbox.jsonl"
+    log_path = tmp_path / "worker.log"
+    lease_s = 2
+    # The slow backend returns 0.1 s after writing, like a gateway's round trip: a worker
+    # killed then has sent messages it never recorded as sent.
+    options = {
+        "pool": "threads",
+        "concurrency": 4,
+        "SMS_BACKEND": "tests.sms_backends.SlowFileBackend",
+        "SURVEY_SEND_LEASE_SECONDS": str(lease_s),
+    }
+    first = _start_worker(worker_queue, outbox, log_path, **options)
+    second = None
+    try:
+        for invitation in invitations:
+            send_invitation.delay(invitation.pk)
+        deadline = time.monotonic() + WAIT_SECONDS
+        while len(_outbox_lines(outbox)) < 8:
+            assert time.monotonic() < deadline, log_path.read_text()
+            assert first.poll() is None, log_path.read_text()
+            time.sleep(0.02)
+        first.kill()  # SIGKILL: no warm shutdown, no acknowledgement, mid-send
+        first.wait(timeout=10)
+        sent_before_kill = len(_outbox_lines(outbox))
+        claimed_when_killed = SurveyInvitation.objects.filter(
+            status=SurveyInvitation.Status.SENDING
+        ).count()
+        assert sent_before_kill < 40, "the worker finished before it was killed"
+
+        time.sleep(lease_s + 0.5)  # the dead worker's leases run out
+        second = _start_worker(worker_queue, outbox, log_path, **options)
+        deadline = time.monotonic() + WAIT_SECONDS
+        pending = SurveyInvitation.objects.exclude(status=SurveyInvitation.Status.SENT)
+        while pending.exists():
+            assert time.monotonic() < deadline, log_path.read_text()
+            feedback_tasks.send_due_invitations()  # what beat runs every minute
+            time.sleep(1)
+    finally:
+        _stop(first)
+        if second is not None:
+            _stop(second)
+        _delete_queue(worker_queue)
+
+    keys = [line["idempotency_key"] for line in _outbox_lines(outbox)]
+    assert len(keys) == 40
+    assert len(set(keys)) == 40  # nobody got a second SMS
+    statuses = SurveyInvitation.objects.values_list("status", flat=True)
+    assert set(statuses) == {SurveyInvitation.Status.SENT}  # none stuck in "sending"
+    assert claimed_when_killed > 0  # the kill did land mid-send
+    resent = SurveyInvitation.objects.filter(attempts__gt=1).count()
+    assert resent >= claimed_when_killed  # each was claimed again after its lease

@@ -13,7 +13,7 @@ from crm.services import interaction_record
 from feedback import policy, services, tasks
 from feedback.links import survey_token
 from feedback.models import SurveyInvitation, SurveyResponse
-from feedback.sms import LocmemBackend
+from feedback.sms import FileBackend, LocmemBackend, SmsMessage
 
 from .factories import CustomerFactory
 
@@ -196,16 +196,94 @@ def test_the_console_backend_prints_a_masked_number(due_invitation, settings, ca
     assert PHONE not in out
 
 
-@time_machine.travel(AFTERNOON + timedelta(minutes=1), tick=False)
-def test_it_retries_a_failed_send_later_then_gives_up(due_invitation, settings):
+def test_the_sweep_retries_a_failed_send_with_backoff_then_gives_up(
+    due_invitation, settings, eager_celery
+):
+    """One retry path: the service reschedules, beat's sweep sends. Nothing is reset by hand."""
     settings.SMS_BACKEND = "tests.test_feedback_services.BrokenBackend"
-    for attempt in range(1, services.MAX_SEND_ATTEMPTS + 1):
-        SurveyInvitation.objects.filter(pk=due_invitation.pk).update(scheduled_for=AFTERNOON)
-        with pytest.raises(ConnectionError):
-            services.invitation_send(invitation_id=due_invitation.pk)
+    with time_machine.travel(AFTERNOON + timedelta(minutes=1), tick=False) as clock:
+        for attempt in range(1, services.MAX_SEND_ATTEMPTS + 1):
+            assert tasks.send_due_invitations() == 1
+            due_invitation.refresh_from_db()
+            assert due_invitation.attempts == attempt
+            assert tasks.send_due_invitations() == 0  # not due again before the backoff
+            clock.shift(services.send_retry_delay(attempt))
+        assert due_invitation.status == SurveyInvitation.Status.FAILED
+        settings.SMS_BACKEND = "feedback.sms.LocmemBackend"
+        assert tasks.send_due_invitations() == 0
+    assert LocmemBackend.outbox == []
+
+
+def test_the_sweep_sends_after_a_failure_once_the_gateway_is_back(
+    due_invitation, settings, eager_celery
+):
+    settings.SMS_BACKEND = "tests.test_feedback_services.BrokenBackend"
+    with time_machine.travel(AFTERNOON + timedelta(minutes=1), tick=False) as clock:
+        assert services.invitation_send(invitation_id=due_invitation.pk) is False
         due_invitation.refresh_from_db()
-        assert due_invitation.attempts == attempt
-    assert due_invitation.status == SurveyInvitation.Status.FAILED
+        assert due_invitation.status == SurveyInvitation.Status.SCHEDULED
+        settings.SMS_BACKEND = "feedback.sms.LocmemBackend"
+        clock.shift(services.send_retry_delay(1))
+        assert tasks.send_due_invitations() == 1
+    due_invitation.refresh_from_db()
+    assert (due_invitation.status, due_invitation.attempts) == (SurveyInvitation.Status.SENT, 2)
+    assert len(LocmemBackend.outbox) == 1
+
+
+def test_a_claim_whose_worker_died_is_taken_again_after_the_lease(
+    due_invitation, settings, eager_celery, monkeypatch
+):
+    """The worker claimed, sent, then died before recording it: after the lease, the sweep
+    sends again with the same idempotency key, and the gateway delivers one message."""
+
+    class DiesAfterSending(LocmemBackend):
+        def send(self, message):
+            super().send(message)
+            raise SystemExit("worker killed")  # not an Exception: nothing records the send
+
+    with time_machine.travel(AFTERNOON + timedelta(minutes=1), tick=False) as clock:
+        monkeypatch.setattr(services, "get_backend", DiesAfterSending)
+        with pytest.raises(SystemExit):
+            services.invitation_send(invitation_id=due_invitation.pk)
+        monkeypatch.undo()
+        due_invitation.refresh_from_db()
+        assert due_invitation.status == SurveyInvitation.Status.SENDING
+        assert tasks.send_due_invitations() == 0  # the lease still holds
+        clock.shift(timedelta(seconds=settings.SURVEY_SEND_LEASE_SECONDS + 1))
+        assert tasks.send_due_invitations() == 1
+    due_invitation.refresh_from_db()
+    assert (due_invitation.status, due_invitation.attempts) == (SurveyInvitation.Status.SENT, 2)
+    assert len(LocmemBackend.outbox) == 1  # the second send carried the same key
+    assert LocmemBackend.outbox[0].idempotency_key == services.idempotency_key(due_invitation.pk)
+
+
+def test_the_file_backend_writes_one_line_per_idempotency_key(settings, tmp_path):
+    settings.SMS_FILE_PATH = tmp_path / "outbox.jsonl"
+    first = SmsMessage(to=PHONE, body="hi", reference="invitation:1", idempotency_key="k-1")
+    FileBackend().send(first)
+    FileBackend().send(first)  # a retry after a crash
+    FileBackend._seen.clear()  # another process, or a restart: reads the file afresh
+    FileBackend().send(first)
+    FileBackend().send(SmsMessage(to=PHONE, body="hi", reference="x:2", idempotency_key="k-2"))
+    lines = (tmp_path / "outbox.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["idempotency_key"] for line in lines] == ["k-1", "k-2"]
+
+
+def test_the_file_backend_keeps_a_message_after_a_line_cut_short(settings, tmp_path):
+    path = tmp_path / "outbox.jsonl"
+    settings.SMS_FILE_PATH = path
+    path.write_text('{"idempotency_key": "k-1", "bo', encoding="utf-8")  # writer killed
+    FileBackend._seen.clear()
+    FileBackend().send(
+        SmsMessage(to=PHONE, body="hi", reference="invitation:1", idempotency_key="k-1")
+    )
+    FileBackend._seen.clear()
+    FileBackend().send(
+        SmsMessage(to=PHONE, body="hi", reference="invitation:1", idempotency_key="k-1")
+    )
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[-1])["idempotency_key"] == "k-1"
+    assert len(lines) == 2  # the cut line, then one whole message
 
 
 class BrokenBackend:
