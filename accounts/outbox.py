@@ -69,15 +69,16 @@ def publish(topic: str, payload: dict[str, Any], *, branch_id: int | None = None
             OutboxDelivery(event=event, listener=name, next_attempt_at=event.created_at)
             for name in names
         )
-        event_id = event.pk
-        transaction.on_commit(lambda: nudge([event_id]))
+        event_id, count = event.pk, len(names)
+        transaction.on_commit(lambda: nudge([event_id], limit=count))
     return event
 
 
-def nudge(event_ids: Sequence[int]) -> None:
-    """Deliver just-committed events now. Best effort: the sweep covers any failure."""
+def nudge(event_ids: Sequence[int], *, limit: int = 1000) -> None:
+    """Deliver just-committed events now. Best effort: the sweep covers any failure.
+    `limit` (the number of deliveries written) spares a last look that would find nothing."""
     try:
-        deliver_due(event_ids=event_ids)
+        deliver_due(event_ids=event_ids, limit=limit)
     except Exception:
         log.exception("outbox nudge failed; the sweep will deliver events %s", list(event_ids))
 

@@ -47,7 +47,7 @@ def test_listeners():
 
 def publish_many(n: int, branch: Branch) -> list[int]:
     """n events on TOPIC, with no nudge (as if every nudge were lost): the relay's work."""
-    with mock.patch.object(outbox, "nudge", lambda event_ids: None), transaction.atomic():
+    with mock.patch.object(outbox, "nudge", lambda event_ids, **kwargs: None), transaction.atomic():
         return [outbox.publish(TOPIC, {"n": i}, branch_id=branch.pk).pk for i in range(n)]
 
 
@@ -143,7 +143,7 @@ def test_the_sweep_delivers_when_the_process_dies_after_commit(
     called = queue.ticket_call_next(counter=counter, teller=teller)
     queue.ticket_start(ticket_id=called.pk, by=teller)
 
-    def process_dies(event_ids):
+    def process_dies(event_ids, **kwargs):
         raise SystemExit("killed between commit and delivery")
 
     monkeypatch.setattr(outbox, "nudge", process_dies)
