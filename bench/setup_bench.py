@@ -30,6 +30,7 @@ from django.db import transaction  # noqa: E402
 from django.db.models import ProtectedError  # noqa: E402
 
 from accounts.models import Branch, Membership, Role  # noqa: E402
+from crm.models import Customer  # noqa: E402
 from queueing.models import Counter, CounterSkill, Service, Ticket  # noqa: E402
 
 BRANCH_CODE = "bench"
@@ -43,16 +44,21 @@ SERVICES = [
 
 
 def wipe_previous_run() -> None:
-    """Delete the bench branch and everything hanging off it, then the bench users."""
+    """Delete the bench branch and everything hanging off it, the customers who only visited it
+    (so a new run's surveys are not held back by the last run's frequency cap), then the bench
+    users."""
     branch = Branch.objects.filter(code=BRANCH_CODE).first()
     if branch is not None:
-        Ticket.objects.filter(branch=branch).delete()  # events cascade
-        # Anything else another app attached to the branch (visits, interactions ...): delete
-        # in rounds, since some of these protect each other.
+        customer_ids = set(
+            Customer.objects.filter(visits__branch=branch).values_list("pk", flat=True)
+        )
+        # Every row another app attached to the branch (visits, interactions, outbox events,
+        # ticket events ...), hidden reverse relations included: delete in rounds, since some
+        # of these protect each other. Tickets last; a transfer protects its origin ticket.
         relations = [
-            rel
-            for rel in Branch._meta.related_objects
-            if rel.one_to_many and rel.related_model is not Ticket
+            field
+            for field in Branch._meta.get_fields(include_hidden=True)
+            if field.one_to_many and field.auto_created and field.related_model is not Ticket
         ]
         for _round in range(len(relations) + 1):
             blocked = []
@@ -65,7 +71,11 @@ def wipe_previous_run() -> None:
             relations = blocked
             if not relations:
                 break
+        tickets = Ticket.objects.filter(branch=branch)
+        tickets.update(transferred_from=None)
+        tickets.delete()
         branch.delete()
+        Customer.objects.filter(pk__in=customer_ids, visits__isnull=True).delete()
     get_user_model().objects.filter(username__startswith=USER_PREFIX).delete()
 
 

@@ -85,3 +85,46 @@ def test_it_runs_a_short_load_without_calling_twice_or_losing_a_ticket(throwaway
     assert result["called"] == result["issued"], output
     assert result["drained"] is True, output
     assert completed.returncode == 0, output
+
+
+@pytest.fixture
+def faults_database_url(throwaway_database_url):
+    return throwaway_database_url.replace("_loadbench", "_faultsbench")
+
+
+def test_the_fault_run_loses_nothing_and_sends_nothing_twice(faults_database_url):
+    """bench/faults.py, short: Redis killed for 6 s and the worker killed mid-run."""
+    import shutil
+
+    if shutil.which("redis-server") is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is missing (CI runs every test, nothing may be skipped)")
+        pytest.skip("needs redis-server on the PATH")
+    drop_database(faults_database_url)
+    try:
+        completed = subprocess.run(  # noqa: S603 (our own interpreter, script and arguments)
+            [
+                sys.executable,
+                str(ROOT / "bench" / "faults.py"),
+                "--database-url",
+                faults_database_url,
+                *("--duration", "14", "--tellers", "2", "--tablets", "1"),
+                *("--issue-rate", "2", "--redis-down-at", "3", "--redis-down-for", "6"),
+                *("--kill-worker-at", "10"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        drop_database(faults_database_url)
+    output = f"stdout:\n{completed.stdout}\nstderr:\n{completed.stderr}"
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result["tickets"] > 0, output
+    assert result["finished"] > 0, output
+    assert result["interactions"] == result["finished"], output
+    assert result["invitations_sent"] == result["finished"], output
+    assert (result["sent_twice"], result["lost_events"], result["http_5xx"]) == (0, 0, 0), output
+    assert completed.returncode == 0, output
