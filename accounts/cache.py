@@ -55,7 +55,12 @@ class ResilientRedisCache(RedisCache):
         super().__init__(server, {**params, "OPTIONS": options})
         self.breaker = breaker_for(self._servers[0])
         if fallback == "local":
-            self.fallback = LocMemCache(f"fallback-{id(self)}", {"TIMEOUT": params.get("TIMEOUT")})
+            # Named by server, not by instance: Django builds a cache instance per thread, and
+            # the fallback must be one store for the whole process (as a throttle expects).
+            self.fallback = LocMemCache(
+                f"redis-fallback:{server}:{params.get('KEY_PREFIX', '')}",
+                {"TIMEOUT": params.get("TIMEOUT", 300), "KEY_PREFIX": params.get("KEY_PREFIX", "")},
+            )
         elif fallback == "none":
             self.fallback = DummyCache("none", {})
         else:

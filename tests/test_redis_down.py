@@ -198,3 +198,24 @@ def test_the_survey_throttle_fails_safe_not_open(dead_redis, settings):
         api_settings.reload()
         SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
     assert codes == [400, 400, 400, 429, 429]  # limited per process while Redis is away
+
+
+def test_the_local_fallback_is_one_store_for_every_thread(dead_redis):
+    import threading
+
+    caches["default"].set("shared", "yes")
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(caches["default"].get("shared")))
+    thread.start()
+    thread.join()
+    assert seen == ["yes"]  # Django gives each thread its own cache instance
+
+
+@pytest.mark.django_db
+def test_the_health_check_answers_at_once_with_redis_down(client, dead_redis):
+    client.get(reverse("healthz"))  # the first call finds Redis gone and opens the breaker
+    body = client.get(reverse("healthz")).json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["cache"] == {"ok": False, "error": "Unreachable"}
+    assert body["checks"]["broker"] == {"ok": False, "error": "Unreachable"}
+    assert body["checks"]["database"]["ok"] is True
