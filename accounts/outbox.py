@@ -203,11 +203,11 @@ class Backlog:
 def backlog(*, grace: timedelta = timedelta(minutes=2)) -> Backlog:
     """For /healthz/: three counts on the partial index of undelivered rows."""
     now = timezone.now()
-    open_ = OutboxDelivery.objects.exclude(status=OutboxDelivery.Status.DONE)
+    pending = OutboxDelivery.objects.filter(status=OutboxDelivery.Status.PENDING)
     return Backlog(
-        overdue=open_.filter(status="pending", next_attempt_at__lt=now - grace).count(),
-        retrying=open_.filter(status="pending", attempts__gt=0).count(),
-        dead=open_.filter(status="dead").count(),
+        overdue=pending.filter(next_attempt_at__lt=now - grace).count(),
+        retrying=pending.filter(attempts__gt=0).count(),
+        dead=OutboxDelivery.objects.filter(status=OutboxDelivery.Status.DEAD).count(),
     )
 
 
@@ -218,7 +218,9 @@ def purge_delivered(*, older_than_days: int, batch: int = 2000) -> int:
     while True:
         ids = list(
             OutboxEvent.objects.filter(created_at__lt=cutoff)
-            .exclude(deliveries__status__in=["pending", "dead"])
+            .exclude(
+                deliveries__status__in=[OutboxDelivery.Status.PENDING, OutboxDelivery.Status.DEAD]
+            )
             .values_list("pk", flat=True)[:batch]
         )
         if not ids:
