@@ -54,8 +54,8 @@ check: install
 	DJANGO_ALLOWED_HOSTS=branch.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 messages: install
-	$(BIN)/python manage.py makemessages -l zh_Hans -l zh_Hant -l en --ignore=.venv --ignore=var
-	$(BIN)/python manage.py compilemessages --ignore=.venv
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans -l zh_Hant -l en --ignore=.venv --ignore=var
+	DJANGO_DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:
 	rm -rf var
