@@ -56,6 +56,9 @@ from bench.load_queue import (
     process_tree_cpu,
     venv_bin,
 )
+from bench.load_queue import (
+    app_environment as load_queue_environment,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bf_faults"
@@ -188,30 +191,19 @@ def zone_at_midday() -> str:
 
 
 def app_environment(args: argparse.Namespace, redis_url: str, workdir: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "CELERY_", "GUNICORN_", "WEB_CONCURRENCY", "SMS_"))
-    }
+    """The queue benchmark's production environment (ASGI, DB_CONN_MAX_AGE=0), with our Redis,
+    the file SMS backend, and sweeps short enough for the run to settle in minutes."""
+    env = load_queue_environment(argparse.Namespace(**{**vars(args), "redis_url": redis_url}))
+    env = {k: v for k, v in env.items() if not k.startswith("SMS_")}
     env.update(
         {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_DEBUG": "0",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "DJANGO_HTTPS": "0",
-            "DATABASE_URL": args.database_url,
-            "REDIS_URL": redis_url,
-            "DB_CONN_MAX_AGE": "0",
             "SMS_BACKEND": "feedback.sms.FileBackend",
             "SMS_FILE_PATH": str(workdir / "sms.jsonl"),
             "SURVEY_DELAY_MINUTES": "0",
-            # Shorter than production so the run settles in minutes, not hours.
             "OUTBOX_SWEEP_SECONDS": "3",
             "SURVEY_SWEEP_SECONDS": "5",
             "SURVEY_SEND_LEASE_SECONDS": "15",
             "STATIC_ROOT": str(workdir / "static"),
-            "PYTHONUNBUFFERED": "1",
         }
     )
     return env
