@@ -126,8 +126,10 @@ def invitation_send(*, invitation_id: int) -> bool:
     except Exception:
         log.warning("survey SMS for invitation %s failed", invitation.pk, exc_info=True)
         retry = invitation.attempts < MAX_SEND_ATTEMPTS
+        # Only our own claim (its attempt number): if our lease ran out and another worker
+        # claimed the invitation since, its attempt is not ours to reschedule.
         SurveyInvitation.objects.filter(
-            pk=invitation.pk, status=SurveyInvitation.Status.SENDING
+            pk=invitation.pk, status=SurveyInvitation.Status.SENDING, attempts=invitation.attempts
         ).update(
             status=SurveyInvitation.Status.SCHEDULED if retry else SurveyInvitation.Status.FAILED,
             scheduled_for=now + send_retry_delay(invitation.attempts)
