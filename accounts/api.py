@@ -9,10 +9,14 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from .access import BranchRolePermission
 from .errors import DomainError
+from .lockout import api_lockout_response
 from .models import Role
 
 
 def exception_handler(exc, context):
+    locked = api_lockout_response(exc, context.get("request"))
+    if locked is not None:
+        return locked
     if isinstance(exc, DomainError):
         return Response(
             {"detail": str(exc.message), "code": exc.code}, status=status.HTTP_400_BAD_REQUEST

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    # Brute-force protection for /login/, /admin/login/ and API basic auth.
+    "axes",
     # Foundation (like contrib.auth): branches, staff membership and roles.
     "accounts",
     # Domain apps; dependencies point one way (docs/architecture.md).
@@ -63,6 +65,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Staff responses carry customers' data: never stored by a browser or proxy cache.
+    "accounts.headers.StaffNoStoreMiddleware",
+    # Last: turns axes' lockout into the locked-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -141,6 +147,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out user or address is refused before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# --- Login lockout (django-axes): after LOGIN_FAILURE_LIMIT failures for one username, or from
+# one address, further attempts are refused for LOGIN_LOCKOUT_MINUTES. Attempts are logged in
+# the database (admin: Axes) and in the log.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.int("LOGIN_LOCKOUT_MINUTES", default=15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
+# The client's address is REMOTE_ADDR. Behind the reverse proxy, uvicorn (gunicorn's
+# forwarded_allow_ips, FORWARDED_ALLOW_IPS) is the one place that believes X-Forwarded-For, and
+# only from the proxy; the application never reads that header itself (config/gunicorn.py).
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -206,7 +229,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "accounts.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"survey": env.str("SURVEY_THROTTLE_RATE", default="30/hour")},
+    # Throttles key on REMOTE_ADDR (see AXES_IPWARE_META_PRECEDENCE_ORDER), never on a raw
+    # X-Forwarded-For a client can write itself.
+    "NUM_PROXIES": 0,
+    "DEFAULT_THROTTLE_RATES": {
+        "survey": env.str("SURVEY_THROTTLE_RATE", default="30/hour"),
+        # Public pages (accounts/throttle.py), per client address. A branch's guest Wi-Fi puts
+        # many phones behind one address, each fetching its status on every queue change.
+        "public_page": env.str("PUBLIC_PAGE_THROTTLE_RATE", default="600/min"),
+        "survey_page": env.str("SURVEY_PAGE_THROTTLE_RATE", default="60/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "BranchFlow API",

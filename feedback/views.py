@@ -9,6 +9,8 @@ from django.shortcuts import render
 from django.utils import timezone, translation
 from django.views.decorators.http import require_http_methods
 
+from accounts.throttle import rate_limited
+
 from . import services
 from .forms import SurveyForm
 from .models import SurveyInvitation
@@ -26,6 +28,7 @@ def _invalid(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limited("survey_page")
 def survey(request: HttpRequest, token: str) -> HttpResponse:
     invitation = services.invitation_from_token(token)
     if invitation is None:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.access import get_for_branch, staff_required
 from accounts.models import Branch, Role
+from accounts.throttle import rate_limited
 
 from . import live, selectors
 from .links import ticket_id_from_token, ticket_status_token
@@ -104,6 +105,7 @@ def _board_state(branch: Branch) -> dict:
     }
 
 
+@rate_limited("public_page")
 def board(request: HttpRequest, token: str) -> HttpResponse:
     branch = _board_branch(token)
     context = _board_state(branch)
@@ -117,6 +119,7 @@ def board(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "queueing/board.html", context)
 
 
+@rate_limited("public_page")
 def board_state(request: HttpRequest, token: str) -> HttpResponse:
     branch = _board_branch(token)
     response = render(request, "queueing/board.html#state", _board_state(branch))
@@ -188,6 +191,7 @@ def _status_state(ticket: Ticket) -> dict:
     }
 
 
+@rate_limited("public_page")
 def ticket_status(request: HttpRequest, token: str) -> HttpResponse:
     ticket = _customer_ticket(token)
     if ticket is None:
@@ -200,6 +204,7 @@ def ticket_status(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "queueing/ticket_status.html", context)
 
 
+@rate_limited("public_page")
 def ticket_status_state(request: HttpRequest, token: str) -> HttpResponse:
     ticket = _customer_ticket(token)
     if ticket is None:
