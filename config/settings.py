@@ -159,6 +159,7 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.int("LOGIN_LOCKOUT_MINUTES", default=15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
 # The client's address is REMOTE_ADDR. Behind the reverse proxy, uvicorn (gunicorn's
 # forwarded_allow_ips, FORWARDED_ALLOW_IPS) is the one place that believes X-Forwarded-For, and
