@@ -313,6 +313,10 @@ SURVEY_SEND_LEASE_SECONDS = env.int("SURVEY_SEND_LEASE_SECONDS", default=120)
 # Links in SMS must be absolute; the branch's public address.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
+# --- /healthz/ details (which part failed) need `Authorization: Bearer <HEALTHZ_TOKEN>` or a
+# superuser's session; anyone else gets the status word only. Empty: superusers only.
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
+
 # --- Outbox (accounts/outbox.py): durable domain events.
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=12)  # ~11 hours of backoff
 OUTBOX_SWEEP_LIMIT = env.int("OUTBOX_SWEEP_LIMIT", default=2000)

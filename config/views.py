@@ -9,6 +9,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
@@ -120,10 +121,23 @@ def _outbox() -> dict:
     }
 
 
+def _may_see_health_details(request: HttpRequest) -> bool:
+    """The operator's monitoring (a bearer token, HEALTHZ_TOKEN) or a signed-in superuser."""
+    token = settings.HEALTHZ_TOKEN
+    offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if token and offered and constant_time_compare(offered, token):
+        return True
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_active and user.is_superuser)
+
+
 def healthz(request: HttpRequest) -> JsonResponse:
     """Readiness for load balancers: 503 only when this node cannot serve (the database is
     down). Redis (cache, broker), the worker and the outbox relay are reported as degraded
-    parts with a 200, so a Redis blip does not pull every web node (docs/operations.md)."""
+    parts with a 200, so a Redis blip does not pull every web node (docs/operations.md).
+
+    Anyone sees the status word; which part failed, and how, is for the operator's monitoring
+    (HEALTHZ_TOKEN) or a signed-in superuser: it tells an attacker what to aim at."""
     checks = {"database": _check(_database)}
     ready = checks["database"]["ok"]
     checks |= {
@@ -133,7 +147,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "outbox": _check(_outbox) if ready else {"ok": False, "error": "NoDatabase"},
     }
     status = "error" if not ready else "ok" if all(c["ok"] for c in checks.values()) else "degraded"
-    return JsonResponse(
-        {"status": status, "debug": settings.DEBUG, "checks": checks},
-        status=200 if ready else 503,
-    )
+    body: dict = {"status": status}
+    if _may_see_health_details(request):
+        body["checks"] = checks
+    response = JsonResponse(body, status=200 if ready else 503)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -14,6 +14,16 @@ from accounts.tasks import HEARTBEAT_KEY, heartbeat
 from config import views
 
 pytestmark = pytest.mark.django_db
+TOKEN = "monitoring-token-for-tests"
+
+
+@pytest.fixture
+def client(settings):
+    """The operator's monitoring: sends HEALTHZ_TOKEN, so it sees every check."""
+    from django.test import Client
+
+    settings.HEALTHZ_TOKEN = TOKEN
+    return Client(HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
 
 
 @pytest.fixture(autouse=True)
@@ -138,6 +148,36 @@ def test_it_does_not_leak_exception_messages(client, monkeypatch):
 
     assert b"hunter2" not in response.content
     assert b"db.internal" not in response.content
+
+
+def test_anyone_else_sees_the_status_word_only(client, settings):
+    from django.test import Client
+
+    for anonymous in (Client(), Client(HTTP_AUTHORIZATION="Bearer wrong-token")):
+        response = anonymous.get(reverse("healthz"))
+        assert response.status_code == 200
+        assert set(response.json()) == {"status"}  # no checks, no debug flag, no error names
+        assert response["Cache-Control"] == "no-store"
+
+
+def test_an_anonymous_caller_still_gets_503_when_the_database_is_down(monkeypatch):
+    from django.test import Client
+
+    monkeypatch.setattr(views, "_database", _boom)
+    response = Client().get(reverse("healthz"))
+    assert (response.status_code, response.json()) == (503, {"status": "error"})
+
+
+def test_a_superuser_sees_the_details_without_a_token(settings):
+    from django.test import Client
+
+    from .factories import UserFactory
+
+    settings.HEALTHZ_TOKEN = ""
+    operator = Client()
+    operator.force_login(UserFactory(username="root", is_superuser=True, is_staff=True))
+    assert "checks" in operator.get(reverse("healthz")).json()
+    assert set(Client(HTTP_AUTHORIZATION="Bearer ").get(reverse("healthz")).json()) == {"status"}
 
 
 def test_it_answers_plain_http_when_https_is_enforced(client, settings):

@@ -200,6 +200,7 @@ def test_a_poisoned_event_does_not_block_the_ones_behind_it_and_finally_gives_up
     branch, test_listeners, settings, client
 ):
     settings.OUTBOX_MAX_ATTEMPTS = 3
+    settings.HEALTHZ_TOKEN = "monitoring"
     ids = publish_many(5, branch)
     poisoned = ids[0]
     delivered = []
@@ -226,7 +227,7 @@ def test_a_poisoned_event_does_not_block_the_ones_behind_it_and_finally_gives_up
     dead = OutboxDelivery.objects.get(event_id=poisoned)
     assert (dead.status, dead.attempts) == (OutboxDelivery.Status.DEAD, 3)
     assert delivered == ids[1:]
-    health = client.get("/healthz/").json()
+    health = client.get("/healthz/", HTTP_AUTHORIZATION="Bearer monitoring").json()
     assert health["checks"]["outbox"]["dead"] == 1
 
     assert outbox.retry_dead([dead.pk]) == 1  # the admin's action, once the cause is fixed

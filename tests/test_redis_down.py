@@ -212,9 +212,11 @@ def test_the_local_fallback_is_one_store_for_every_thread(dead_redis):
 
 
 @pytest.mark.django_db
-def test_the_health_check_answers_at_once_with_redis_down(client, dead_redis):
-    client.get(reverse("healthz"))  # the first call finds Redis gone and opens the breaker
-    body = client.get(reverse("healthz")).json()
+def test_the_health_check_answers_at_once_with_redis_down(client, dead_redis, settings):
+    settings.HEALTHZ_TOKEN = "monitoring"
+    monitoring = {"HTTP_AUTHORIZATION": "Bearer monitoring"}
+    client.get(reverse("healthz"), **monitoring)  # finds Redis gone and opens the breaker
+    body = client.get(reverse("healthz"), **monitoring).json()
     assert body["status"] == "degraded"
     assert body["checks"]["cache"] == {"ok": False, "error": "Unreachable"}
     assert body["checks"]["broker"] == {"ok": False, "error": "Unreachable"}
