@@ -5,9 +5,11 @@ Idempotent: running it again changes nothing that is already right and duplicate
 
 from datetime import time
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.urls import reverse
 
 from accounts.models import Branch, Membership, Role
 from queueing.models import Counter, CounterSkill, Service
@@ -102,6 +104,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Password for every demo user: {DEMO_PASSWORD}")
         for username, full_name, role in STAFF:
             self.stdout.write(f"  {username:<10} {Role(role).label}  ({full_name})")
-        self.stdout.write(
-            f"Display board: http://127.0.0.1:8000/queue/board/{branch.display_token}/"
-        )
+        # PUBLIC_BASE_URL: `make run PORT=8101` sets it to the port the server really uses.
+        board = reverse("queueing:board", args=[branch.display_token])
+        self.stdout.write(f"Display board: {settings.PUBLIC_BASE_URL.rstrip('/')}{board}")
