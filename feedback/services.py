@@ -20,7 +20,10 @@ from .links import invitation_id_from_token, survey_token
 from .models import SurveyInvitation, SurveyResponse
 from .sms import SmsMessage, get_backend
 
-SURVEYED_KINDS = (Interaction.Kind.BRANCH_SERVICE, Interaction.Kind.SELF_SERVICE)
+# Only a service a teller gave is surveyed. A diversion to the machines is not: asking about
+# it would use up the customer's survey allowance (one per 30 days) a minute before the visit
+# to the counter that the branch wants to hear about.
+SURVEYED_KINDS = (Interaction.Kind.BRANCH_SERVICE,)
 MAX_SEND_ATTEMPTS = 5
 
 log = logging.getLogger(__name__)

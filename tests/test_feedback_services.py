@@ -426,3 +426,12 @@ def test_policy_keeps_the_branchs_time_zone():
     send_at = decide(local(22)).send_at
     assert send_at.tzinfo == SHANGHAI
     assert send_at.utcoffset() == timedelta(hours=8)
+
+
+@time_machine.travel(AFTERNOON, tick=False)
+def test_a_diversion_to_the_machines_does_not_use_up_the_survey_allowance(customer, record_visit):
+    diverted = record_visit(customer, kind=Interaction.Kind.SELF_SERVICE)
+    served = record_visit(customer)
+    assert not SurveyInvitation.objects.filter(interaction=diverted).exists()
+    invitation = invitation_of(served)
+    assert (invitation.status, invitation.skip_reason) == (SurveyInvitation.Status.SENT, "")
