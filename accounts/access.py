@@ -13,6 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from rest_framework.permissions import BasePermission
 
 from .models import Branch
@@ -58,7 +59,9 @@ def staff_required(*roles: str) -> Callable:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             request.branch, request.roles = resolve_staff(request, roles)  # type: ignore[attr-defined]
-            return view(request, *args, **kwargs)
+            # Pages show times in the branch's zone: template filters convert to the active one.
+            with timezone.override(request.branch.tz):  # type: ignore[attr-defined]
+                return view(request, *args, **kwargs)
 
         return wrapper
 

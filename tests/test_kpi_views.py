@@ -184,3 +184,14 @@ def test_it_groups_the_days_figures_by_service_and_local_hour(branch, busy_morni
     assert ten.avg_wait_s == 12 * 60  # waits of 4 and 20 minutes
     assert (grouped["services"]["cash"].issued, grouped["services"]["loan"].issued) == (4, 1)
     assert grouped["served_per_hour"] == {10: 2}
+
+
+def test_it_shows_the_time_in_the_branch_s_own_zone(client, branch_head, branch, settings):
+    settings.TIME_ZONE = "Asia/Shanghai"  # the server's zone
+    branch.time_zone = "Europe/London"
+    branch.save(update_fields=["time_zone"])
+    client.force_login(branch_head)
+    with time_machine.travel(datetime(2026, 11, 23, 2, 5, tzinfo=ZoneInfo("UTC")), tick=False):
+        html = client.get(reverse("kpi:today")).content.decode()
+    assert "02:05" in html and "(Europe/London)" in html  # London is on UTC in November
+    assert "10:05" not in html  # Shanghai's clock
