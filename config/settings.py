@@ -277,6 +277,8 @@ else:
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
+# The worker logs through LOGGING above (masking formatter), not a root handler of its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -333,7 +335,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"mask_personal_data": {"()": "accounts.logging.MaskPersonalDataFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {
+            "()": "accounts.logging.MaskingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -342,5 +349,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # runserver's request lines, through our masking formatter instead of Django's own.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
