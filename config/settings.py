@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "csp",
     # Brute-force protection for /login/, /admin/login/ and API basic auth.
     "axes",
+    # Who changed memberships, roles, branch settings and consent, when, before/after.
+    "auditlog",
     # Foundation (like contrib.auth): branches, staff membership and roles.
     "accounts",
     # Domain apps; dependencies point one way (docs/architecture.md).
@@ -61,6 +63,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Records the signed-in user as the actor of audited changes.
+    "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -314,6 +318,18 @@ SMS_FILE_PATH = env.path("SMS_FILE_PATH", default=VAR_DIR / "sms" / "outbox.json
 SURVEY_SEND_LEASE_SECONDS = env.int("SURVEY_SEND_LEASE_SECONDS", default=120)
 # Links in SMS must be absolute; the branch's public address.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# --- Audit trail (django-auditlog; admin: Log entries). Personal data is stored masked.
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    "accounts.Branch",
+    "accounts.Membership",
+    {
+        "model": "crm.Customer",
+        "include_fields": ["name", "phone", "sms_consent", "is_vip", "anonymised_at"],
+        "mask_fields": ["name", "phone"],
+    },
+)
+AUDITLOG_MASK_CALLABLE = "crm.personal_data.mask_phone"
 
 # --- /healthz/ details (which part failed) need `Authorization: Bearer <HEALTHZ_TOKEN>` or a
 # superuser's session; anyone else gets the status word only. Empty: superusers only.
