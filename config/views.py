@@ -15,18 +15,11 @@ from django.views.decorators.http import require_POST
 
 from accounts import outbox
 from accounts.access import SESSION_BRANCH_KEY, active_branch
-from accounts.models import Role
 from accounts.resilience import broker_breaker
 from accounts.selectors import branches_for_user, roles_at_branch
 from accounts.tasks import HEARTBEAT_KEY
 
-# Where each role starts its day.
-ROLE_HOME = [
-    (Role.LOBBY_MANAGER, "reception:lobby"),
-    (Role.TELLER, "reception:counters"),
-    (Role.BRANCH_HEAD, "kpi:today"),
-    (Role.ADMIN, "kpi:today"),
-]
+from .screens import screens_for
 
 
 @login_required
@@ -34,11 +27,13 @@ def home(request: HttpRequest) -> HttpResponse:
     branch = active_branch(request)
     if branch is None:
         return render(request, "no_branch.html", status=403)
-    roles = roles_at_branch(user=request.user, branch=branch)
-    links = [(role, url) for role, url in ROLE_HOME if role in roles]
-    if len(links) == 1:
-        return redirect(links[0][1])
-    return render(request, "home.html", {"links": links, "branch": branch})
+    screens = screens_for(
+        roles=roles_at_branch(user=request.user, branch=branch), is_staff=request.user.is_staff
+    )
+    workplaces = [screen for screen in screens if screen.workplace]
+    if len(workplaces) == 1:  # one job here: straight to it; the rest is in the menu
+        return redirect(workplaces[0].url_name)
+    return render(request, "home.html", {"screens": screens, "branch": branch})
 
 
 @login_required

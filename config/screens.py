@@ -1,0 +1,81 @@
+"""The screens of BranchFlow and who may use them: one list for the start page and the menu.
+
+`roles` says which branch roles may open a screen (a branch administrator may open every
+screen its role checks allow, as accounts.access.resolve_staff does); `staff_only` screens also
+need Django's is_staff (the admin site).
+"""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role
+
+
+@dataclass(frozen=True)
+class Screen:
+    key: str
+    url_name: str
+    title: str
+    description: str
+    roles: frozenset[str]
+    paths: tuple[str, ...]  # URL prefixes that belong to this screen (the menu marks it current)
+    staff_only: bool = False
+    # A place to work all day. Someone with one such screen starts there; the others (look-ups,
+    # settings) are in the menu.
+    workplace: bool = True
+
+
+ALL_ROLES = frozenset(Role.values)
+
+SCREENS = (
+    Screen(
+        "lobby",
+        "reception:lobby",
+        _("Lobby"),
+        _("Lobby: greet and register"),
+        frozenset({Role.LOBBY_MANAGER, Role.ADMIN}),
+        ("/reception/lobby", "/reception/visits", "/queue/tickets/"),
+    ),
+    Screen(
+        "counter",
+        "reception:counters",
+        _("Counter"),
+        _("Counter: serve customers"),
+        frozenset({Role.TELLER, Role.ADMIN}),
+        ("/reception/counters",),
+    ),
+    Screen(
+        "customers",
+        "crm:search",
+        _("Customers"),
+        _("Customers: look up a customer and their history at this branch"),
+        ALL_ROLES,
+        ("/crm/",),
+        workplace=False,
+    ),
+    Screen(
+        "today",
+        "kpi:today",
+        _("Today"),
+        _("Branch today: figures"),
+        frozenset({Role.BRANCH_HEAD, Role.ADMIN}),
+        ("/kpi/",),
+    ),
+    Screen(
+        "settings",
+        "admin:index",
+        _("Settings"),
+        _("Settings: services, counters, staff and the audit trail"),
+        frozenset({Role.ADMIN}),
+        ("/admin/",),
+        staff_only=True,
+        workplace=False,
+    ),
+)
+
+
+def screens_for(*, roles: set[str], is_staff: bool) -> list[Screen]:
+    return [
+        screen for screen in SCREENS if screen.roles & roles and (is_staff or not screen.staff_only)
+    ]

@@ -1,0 +1,70 @@
+"""Where each role starts, and the menu: every screen a role may use, and no other."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Role
+
+from .factories import MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def menu_links(html: str) -> set[str]:
+    nav = html.split('<nav class="nav">', 1)[1].split("</nav>", 1)[0]
+    return {part.split('"', 1)[0] for part in nav.split('href="')[1:]}
+
+
+@pytest.mark.parametrize(
+    ("role", "lands_on", "menu"),
+    [
+        (Role.LOBBY_MANAGER, "reception:lobby", {"reception:lobby", "crm:search"}),
+        (Role.TELLER, "reception:counters", {"reception:counters", "crm:search"}),
+        (Role.BRANCH_HEAD, "kpi:today", {"kpi:today", "crm:search"}),
+    ],
+)
+def test_each_role_starts_at_its_work_and_its_menu_has_every_screen_it_may_use(
+    client, branch, role, lands_on, menu
+):
+    user = UserFactory(username=f"u-{role}")
+    MembershipFactory(user=user, branch=branch, role=role)
+    client.force_login(user)
+    start = client.get(reverse("home"))
+    assert start.status_code == 302 and start.url == reverse(lands_on)
+    page = client.get(reverse(lands_on))
+    assert menu_links(page.content.decode()) == {reverse(name) for name in menu}
+    for name in menu:
+        assert client.get(reverse(name)).status_code == 200
+
+
+def test_a_branch_administrator_chooses_among_all_screens(client, branch):
+    admin = UserFactory(username="branch-admin", is_staff=True)
+    MembershipFactory(user=admin, branch=branch, role=Role.ADMIN)
+    client.force_login(admin)
+    start = client.get(reverse("home"))
+    assert start.status_code == 200
+    html = start.content.decode()
+    for name in ("reception:lobby", "reception:counters", "crm:search", "kpi:today", "admin:index"):
+        assert f'href="{reverse(name)}"' in html
+    assert menu_links(html) == {
+        reverse(n)
+        for n in ("reception:lobby", "reception:counters", "crm:search", "kpi:today", "admin:index")
+    }
+
+
+def test_every_screen_the_readme_names_exists(client):
+    """The README's screen table: each path it names resolves (no 404 for a reader)."""
+    import re
+    from pathlib import Path
+
+    from django.urls import Resolver404, resolve
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    paths = re.findall(r"^\| [^|`]*`(/[^`]*)`", readme, flags=re.MULTILINE)
+    assert len(paths) >= 10
+    for path in paths:
+        concrete = re.sub(r"<[^>]+>", "x1", path).replace("/x1/", "/1/")
+        try:
+            resolve(concrete)
+        except Resolver404:
+            pytest.fail(f"README names {path}, which is not a page")
