@@ -216,3 +216,11 @@ def test_it_sends_anonymous_users_from_print_to_the_login(client, issue):
 def test_it_refuses_print_to_a_branch_head(client, branch_head, issue):
     client.force_login(branch_head)
     assert client.get(reverse("queueing:ticket_print", args=[issue().pk])).status_code == 403
+
+
+def test_the_printed_ticket_leads_back_to_the_lobby(client, lobby_manager, issue):
+    ticket = issue()
+    client.force_login(lobby_manager)
+    html = client.get(reverse("queueing:ticket_print", args=[ticket.pk])).content.decode()
+    back = html.split('class="back"', 1)[0].rsplit('href="', 1)[1].split('"', 1)[0]
+    assert client.get(back).url == reverse("reception:lobby")  # home sends it to its screen
