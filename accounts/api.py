@@ -1,8 +1,13 @@
-"""API-wide behaviour: the staff base view, and domain errors as 400 with a message, never 500."""
+"""API-wide behaviour: the staff base view, bounded pagination, and domain errors as 400 with a
+message, never 500 (bounded request bodies: accounts/parsers.py)."""
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
-from rest_framework import status
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -11,12 +16,15 @@ from .access import BranchRolePermission
 from .errors import DomainError
 from .lockout import api_lockout_response
 from .models import Role
+from .parsers import PayloadTooLarge
 
 
 def exception_handler(exc, context):
     locked = api_lockout_response(exc, context.get("request"))
     if locked is not None:
         return locked
+    if isinstance(exc, RequestDataTooBig):  # Django's own cap, met while DRF reads the body
+        exc = PayloadTooLarge()
     if isinstance(exc, DomainError):
         return Response(
             {"detail": str(exc.message), "code": exc.code}, status=status.HTTP_400_BAD_REQUEST
@@ -44,3 +52,48 @@ class BranchApi(APIView):
     def finalize_response(self, request, response, *args, **kwargs):
         timezone.deactivate()
         return super().finalize_response(request, response, *args, **kwargs)
+
+
+# --- pagination -------------------------------------------------------------------------------
+
+MAX_PAGE_SIZE = 200
+# Far beyond any list the API serves (a branch's customers over years), far below bigint.
+MAX_OFFSET = 10_000_000
+
+
+class BoundedLimitOffsetPagination(LimitOffsetPagination):
+    """`?limit=&offset=` pagination whose numbers never reach the database unchecked.
+
+    - Absent or empty: the defaults (`PAGE_SIZE`, 0).
+    - `limit` above `MAX_PAGE_SIZE` (200) is clamped to it, as DRF's `max_limit` does: the
+      answer's `next` link goes on from there, so a client asking for "all" still gets all.
+    - `offset` past the last row gives an empty page, as usual.
+    - Anything else is a 400 naming the field (`{"limit": ["A valid integer is required."]}`):
+      not a whole number, a negative number, a limit of 0, or an offset above `MAX_OFFSET`.
+      Plain DRF would quietly use the default, which hides the client's bug.
+    """
+
+    max_limit = MAX_PAGE_SIZE
+
+    def get_limit(self, request: Request) -> int:
+        limit = _query_int(request, self.limit_query_param, default=self.default_limit, min_value=1)
+        return min(limit, self.max_limit)
+
+    def get_offset(self, request: Request) -> int:
+        return _query_int(
+            request, self.offset_query_param, default=0, min_value=0, max_value=MAX_OFFSET
+        )
+
+
+def _query_int(
+    request: Request, name: str, *, default: int, min_value: int, max_value: int | None = None
+) -> int:
+    raw = request.query_params.get(name, "")
+    if raw.strip() == "":
+        return default
+    # DRF's IntegerField: its messages are translated and it refuses over-long digit strings.
+    field = serializers.IntegerField(min_value=min_value, max_value=max_value)
+    try:
+        return field.run_validation(raw)
+    except ValidationError as exc:
+        raise ValidationError({name: exc.detail}) from exc

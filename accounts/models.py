@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -39,6 +39,7 @@ class Branch(models.Model):
     max_priority_bypass = models.PositiveSmallIntegerField(
         _("max priority bypass (K)"),
         default=3,
+        validators=[MinValueValidator(0), MaxValueValidator(50)],
         help_text=_(
             "No regular customer is passed over by more than this many priority customers."
         ),
@@ -47,13 +48,17 @@ class Branch(models.Model):
         _("age tickets past target wait to the front"), default=True
     )
     max_recalls = models.PositiveSmallIntegerField(
-        _("recalls before no-show"), default=2, validators=[MinValueValidator(0)]
+        _("recalls before no-show"),
+        default=2,
+        validators=[MinValueValidator(0), MaxValueValidator(10)],
     )
     self_service_threshold = models.DecimalField(
         _("self-service threshold (CNY)"),
         max_digits=12,
         decimal_places=2,
         default=Decimal("20000"),
+        # A negative threshold was once saved and shown to the lobby: refuse it everywhere.
+        validators=[MinValueValidator(Decimal("0"))],
         help_text=_("Cash jobs up to this amount may be diverted to the self-service machines."),
     )
     # The lobby display authenticates with this token in its URL, not with a staff login.
@@ -68,6 +73,11 @@ class Branch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.opens_at and self.closes_at and self.opens_at >= self.closes_at:
+            raise ValidationError({"closes_at": _("The branch must close after it opens.")})
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from reception.api import TicketTransferApi
+from reception.api import TicketFinishApi, TicketTransferApi
 
 app_name = "api"
 
@@ -10,6 +10,13 @@ urlpatterns = [
         "queue/tickets/<int:pk>/transfer/",
         TicketTransferApi.as_view(),
         name="queue-ticket-transfer",
+    ),
+    # Finishing records the teller's checklist on the visit (visit_complete_service): the same
+    # rules as the counter screen, so reception serves it too.
+    path(
+        "queue/tickets/<int:pk>/finish/",
+        TicketFinishApi.as_view(),
+        name="queue-ticket-finish",
     ),
     path("queue/", include("queueing.api_urls")),
     path("reception/", include("reception.api_urls")),

@@ -58,6 +58,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything looks up a token, a session or a form: a NUL is a 400 (PostgreSQL
+    # refuses NUL in text, so it would otherwise end as a 500).
+    "accounts.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -232,7 +235,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # Bounded limit/offset, body size and JSON nesting: bad input is a 4xx, never a 500.
+    "DEFAULT_PAGINATION_CLASS": "accounts.api.BoundedLimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "accounts.parsers.BoundedJSONParser",
+        "accounts.parsers.BoundedFormParser",
+        "accounts.parsers.BoundedMultiPartParser",
+    ],
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "accounts.api.exception_handler",
     # Throttles key on REMOTE_ADDR (see AXES_IPWARE_META_PRECEDENCE_ORDER), never on a raw

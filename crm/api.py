@@ -9,10 +9,9 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
-from accounts.api import BranchApi
+from accounts.api import BoundedLimitOffsetPagination, BranchApi
 
 from . import selectors, services
 from .models import Interaction
@@ -26,7 +25,7 @@ def _customer_here(request, pk: int):
 
 
 class CustomerListApi(BranchApi):
-    pagination_class = LimitOffsetPagination
+    pagination_class = BoundedLimitOffsetPagination
 
     class FilterSerializer(serializers.Serializer):
         phone = serializers.CharField(
@@ -57,7 +56,7 @@ class CustomerDetailApi(BranchApi):
 
 
 class CustomerInteractionListApi(BranchApi):
-    pagination_class = LimitOffsetPagination
+    pagination_class = BoundedLimitOffsetPagination
 
     @extend_schema(tags=[TAG], responses=InteractionOutputSerializer(many=True))
     def get(self, request, pk: int):

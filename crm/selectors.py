@@ -8,8 +8,10 @@ def customer_by_phone(*, phone: str) -> Customer | None:
     return Customer.objects.filter(phone=normalise_phone(phone), anonymised_at__isnull=True).first()
 
 
-def customer_history(*, customer: Customer, limit: int = 10) -> QuerySet[Interaction]:
-    return customer.interactions.select_related("branch").order_by("-occurred_at")[:limit]
+def customer_history(*, customer: Customer, branch, limit: int = 10) -> QuerySet[Interaction]:
+    """The customer's latest interactions at this branch (the counter card): a branch sees its
+    own history with a customer, notes included, never another branch's (as on the CRM page)."""
+    return customer_interactions_at_branch(customer=customer, branch=branch)[:limit]
 
 
 def interactions_for_branch(*, branch) -> QuerySet[Interaction]:

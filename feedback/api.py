@@ -6,13 +6,12 @@ only by the signed one-time token in their SMS link.
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts.api import BranchApi
+from accounts.api import BoundedLimitOffsetPagination, BranchApi
 from accounts.models import Role
 
 from . import selectors, services
@@ -27,7 +26,7 @@ class BranchHeadApi(BranchApi):
 
 
 class InvitationListApi(BranchHeadApi):
-    pagination_class = LimitOffsetPagination
+    pagination_class = BoundedLimitOffsetPagination
 
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=SurveyInvitation.Status.choices, required=False)
@@ -52,7 +51,7 @@ class InvitationListApi(BranchHeadApi):
 
 
 class ResponseListApi(BranchHeadApi):
-    pagination_class = LimitOffsetPagination
+    pagination_class = BoundedLimitOffsetPagination
 
     @extend_schema(tags=[TAG], responses=ResponseOutputSerializer(many=True))
     def get(self, request):

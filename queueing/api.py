@@ -1,7 +1,8 @@
 """REST API of the queue (thin: serializers validate shape; services decide).
 
 One APIView per operation. Every view checks role and branch with BranchRolePermission and
-fetches objects with get_for_branch, so another branch's counter or ticket is a 404.
+fetches objects with get_for_branch, so another branch's counter or ticket is a 404. Whether
+the user is the teller seated at the counter is the services' check (code "not_seated").
 Domain errors (QueueError) become 400 {"detail", "code"} in accounts.api.exception_handler.
 """
 
@@ -9,11 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from accounts.access import get_for_branch
-from accounts.api import BranchApi
+from accounts.api import BoundedLimitOffsetPagination, BranchApi
 from accounts.models import Role
 from accounts.timeutil import branch_today
 
@@ -63,7 +63,7 @@ class CounterListApi(BranchApi):
 
 
 class _CounterActionApi(BranchApi):
-    allowed_roles = (Role.TELLER,)
+    allowed_roles = services.COUNTER_ROLES
 
     def act(self, request, counter: Counter) -> Counter:
         raise NotImplementedError
@@ -94,8 +94,31 @@ class CounterResumeApi(_CounterActionApi):
         return services.counter_set_paused(counter=counter, teller=request.user, paused=False)
 
 
+class CounterTakeOverApi(BranchApi):
+    """Take the seat of a counter another teller holds; the reason goes to its audit trail.
+    The explicit endpoint is the confirmation; the counter screen asks for a tick as well."""
+
+    allowed_roles = services.TAKE_OVER_ROLES
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=200)
+
+        class Meta:
+            ref_name = "CounterTakeOverInput"
+
+    @extend_schema(tags=[TAG], request=InputSerializer, responses=CounterOutputSerializer)
+    def post(self, request, pk: int):
+        counter = get_for_branch(Counter.objects.all(), request.branch, pk=pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        counter = services.counter_take_over(
+            counter=counter, by=request.user, reason=data.validated_data["reason"]
+        )
+        return _counter_response(counter)
+
+
 class CounterCallNextApi(BranchApi):
-    allowed_roles = (Role.TELLER,)
+    allowed_roles = services.COUNTER_ROLES
 
     @extend_schema(
         tags=[TAG],
@@ -119,7 +142,7 @@ class CounterCallNextApi(BranchApi):
 class TicketListApi(BranchApi):
     """GET lists the day's tickets; POST issues one (the same URL, two operations)."""
 
-    pagination_class = LimitOffsetPagination
+    pagination_class = BoundedLimitOffsetPagination
 
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=[s.value for s in TicketStatus], required=False)
@@ -186,7 +209,7 @@ class TicketDetailApi(BranchApi):
 
 
 class _TicketActionApi(BranchApi):
-    allowed_roles = (Role.TELLER,)
+    allowed_roles = services.COUNTER_ROLES
 
     def act(self, request, ticket: Ticket) -> Ticket:
         raise NotImplementedError
@@ -205,11 +228,6 @@ class TicketRecallApi(_TicketActionApi):
 class TicketStartApi(_TicketActionApi):
     def act(self, request, ticket):
         return services.ticket_start(ticket_id=ticket.pk, by=request.user, branch=request.branch)
-
-
-class TicketFinishApi(_TicketActionApi):
-    def act(self, request, ticket):
-        return services.ticket_finish(ticket_id=ticket.pk, by=request.user, branch=request.branch)
 
 
 class TicketNoShowApi(_TicketActionApi):

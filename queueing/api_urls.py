@@ -1,4 +1,7 @@
-"""/api/queue/… (namespace "api" comes from config/api_urls.py)."""
+"""/api/queue/… (namespace "api" comes from config/api_urls.py).
+
+tickets/<id>/transfer/ and tickets/<id>/finish/ are served by reception (config/api_urls.py):
+the visit moves, or records the teller's checklist, in the same transaction."""
 
 from django.urls import path
 
@@ -12,6 +15,11 @@ urlpatterns = [
     path("counters/<int:pk>/pause/", api.CounterPauseApi.as_view(), name="queue-counter-pause"),
     path("counters/<int:pk>/resume/", api.CounterResumeApi.as_view(), name="queue-counter-resume"),
     path(
+        "counters/<int:pk>/take-over/",
+        api.CounterTakeOverApi.as_view(),
+        name="queue-counter-take-over",
+    ),
+    path(
         "counters/<int:pk>/call-next/",
         api.CounterCallNextApi.as_view(),
         name="queue-counter-call-next",
@@ -20,7 +28,6 @@ urlpatterns = [
     path("tickets/<int:pk>/", api.TicketDetailApi.as_view(), name="queue-ticket-detail"),
     path("tickets/<int:pk>/recall/", api.TicketRecallApi.as_view(), name="queue-ticket-recall"),
     path("tickets/<int:pk>/start/", api.TicketStartApi.as_view(), name="queue-ticket-start"),
-    path("tickets/<int:pk>/finish/", api.TicketFinishApi.as_view(), name="queue-ticket-finish"),
     path("tickets/<int:pk>/no-show/", api.TicketNoShowApi.as_view(), name="queue-ticket-no-show"),
     path("tickets/<int:pk>/cancel/", api.TicketCancelApi.as_view(), name="queue-ticket-cancel"),
 ]

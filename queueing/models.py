@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import translation
@@ -8,6 +9,9 @@ from accounts.models import Branch
 
 from .routing import PriorityClass
 from .states import STATUS_LABELS, TicketAction, TicketStatus
+
+# The longest target or handling time a service may have: one working day.
+MAX_MINUTES = 600
 
 PRIORITY_LABELS = {
     PriorityClass.TRANSFERRED: _("Transferred"),
@@ -30,9 +34,16 @@ class Service(models.Model):
         max_length=1,
         validators=[RegexValidator(r"^[A-Z]$", _("One capital letter, A to Z."))],
     )
-    target_wait_minutes = models.PositiveSmallIntegerField(_("target wait (minutes)"), default=15)
+    # Bounded by a working day: 0 would make every wait "over target" and divide the ETA by zero.
+    target_wait_minutes = models.PositiveSmallIntegerField(
+        _("target wait (minutes)"),
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_MINUTES)],
+    )
     standard_handle_minutes = models.PositiveSmallIntegerField(
-        _("standard handling time (minutes)"), default=8, validators=[MinValueValidator(1)]
+        _("standard handling time (minutes)"),
+        default=8,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_MINUTES)],
     )
     divertible = models.BooleanField(_("can be diverted to self-service"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
@@ -58,14 +69,17 @@ class Service(models.Model):
 
 class Counter(models.Model):
     branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="counters")
-    number = models.PositiveSmallIntegerField(_("number"), validators=[MaxValueValidator(999)])
+    number = models.PositiveSmallIntegerField(
+        _("number"), validators=[MinValueValidator(1), MaxValueValidator(999)]
+    )
     label = models.CharField(_("label"), max_length=60, blank=True)
     is_open = models.BooleanField(_("open"), default=False)
     is_paused = models.BooleanField(_("paused"), default=False)
     services = models.ManyToManyField(
         Service, through="CounterSkill", related_name="counters", verbose_name=_("services")
     )
-    # Who is signed in at the counter right now (set when a teller opens it).
+    # Who is seated at the counter: set by counter_open / counter_take_over, cleared on close
+    # and logout. Every counter and ticket action is refused to anyone else (queueing.services).
     teller = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -108,6 +122,64 @@ class CounterSkill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.counter_id}:{self.service_id}#{self.rank}"
+
+    def clean(self) -> None:
+        super().clean()
+        try:
+            # The objects, not the ids: in the admin's inline the counter may not be saved yet.
+            counter, service = self.counter, self.service
+        except ObjectDoesNotExist:
+            return
+        if counter.branch_id is not None and service.branch_id != counter.branch_id:
+            raise ValidationError(
+                {"service": _("That service belongs to another branch than the counter.")}
+            )
+
+
+class CounterEvent(models.Model):
+    """Who opened, closed, paused, resumed, took over or left a counter, when and why: the
+    audit trail of the seat (tickets have their own, TicketEvent)."""
+
+    class Action(models.TextChoices):
+        OPEN = "open", _("Opened")
+        CLOSE = "close", _("Closed")
+        PAUSE = "pause", _("Paused")
+        RESUME = "resume", _("Resumed")
+        TAKE_OVER = "take_over", _("Taken over")
+        SIGN_OUT = "sign_out", _("Closed on sign-out")
+        LEAVE = "leave", _("Left on sign-out, customer still at the counter")
+
+    counter = models.ForeignKey(Counter, on_delete=models.CASCADE, related_name="events")
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(_("action"), max_length=12, choices=Action.choices)
+    at = models.DateTimeField(_("at"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    # On a take-over: whose seat it was.
+    previous_teller = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("previous teller"),
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("counter event")
+        verbose_name_plural = _("counter events")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["counter", "-at"], name="counterevent_counter_at")]
+
+    def __str__(self) -> str:
+        return f"{self.counter_id} {self.action} {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class DailySequence(models.Model):

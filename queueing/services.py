@@ -1,21 +1,27 @@
 """Queue use cases. Each runs in one transaction, locks what it changes, checks the state
-machine, records a TicketEvent and publishes the change to the outbox (queueing.events)."""
+machine, records a TicketEvent and publishes the change to the outbox (queueing.events).
+
+A teller acts only at the counter they are seated at (`Counter.teller`): every counter action
+and every action on a ticket at a counter checks it here, so the counter screen, the API and
+any later caller obey the same rule. Sitting down (open), taking over another teller's seat
+and leaving are recorded in CounterEvent."""
 
 from collections.abc import Iterable
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import DomainError
-from accounts.models import Branch
+from accounts.models import Branch, Role
+from accounts.selectors import user_has_role
 
 from . import routing
 from .events import publish_ticket_event
-from .models import Counter, DailySequence, Service, Ticket, TicketEvent
+from .models import Counter, CounterEvent, DailySequence, Service, Ticket, TicketEvent
 from .selectors import counter_current_ticket, counter_skills, routing_policy, waiting_snapshot
 from .states import ACTIVE_AT_COUNTER, InvalidTransition, TicketAction, TicketStatus, next_status
 
@@ -24,6 +30,11 @@ User = AbstractBaseUser
 
 class QueueError(DomainError):
     pass
+
+
+# Who may sit at a counter and work there (pages and API check the role; the services check the
+# seat). A branch head who took a counter over must be able to serve at it and close it.
+COUNTER_ROLES = (Role.TELLER, Role.BRANCH_HEAD)
 
 
 def business_date_for(branch: Branch, at: datetime):
@@ -92,7 +103,51 @@ def ticket_issue(
 def _lock_counter(counter_id: int) -> Counter:
     # of=("self",): lock only the counter, not the joined branch row every counter shares.
     return (
-        Counter.objects.select_for_update(of=("self",)).select_related("branch").get(pk=counter_id)
+        Counter.objects.select_for_update(of=("self",))
+        .select_related("branch", "teller")
+        .get(pk=counter_id)
+    )
+
+
+def _teller_name(user: User | None) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def _require_seated(counter: Counter, user: User) -> None:
+    """Refuse anyone but the teller seated at this (locked) counter."""
+    if counter.is_open and counter.teller_id is not None and counter.teller_id == user.pk:
+        return
+    if not counter.is_open:
+        message = _("%(counter)s is closed: open it first.") % {"counter": counter}
+    elif counter.teller_id is None:
+        message = _("Nobody is seated at %(counter)s: open it to sit down first.") % {
+            "counter": counter
+        }
+    else:
+        message = _(
+            "%(counter)s is held by %(teller)s: only the teller seated there may act at it."
+        ) % {"counter": counter, "teller": _teller_name(counter.teller)}
+    raise QueueError(message, code="not_seated")
+
+
+def _record(
+    counter: Counter,
+    action: CounterEvent.Action,
+    *,
+    by: User | None,
+    reason: str = "",
+    previous_teller: User | None = None,
+) -> CounterEvent:
+    return CounterEvent.objects.create(
+        counter=counter,
+        branch_id=counter.branch_id,
+        action=action,
+        at=timezone.now(),
+        by=by,
+        previous_teller=previous_teller,
+        reason=reason[:200],
     )
 
 
@@ -109,6 +164,7 @@ def ticket_call_next(*, counter: Counter, teller: User) -> Ticket | None:
     another use case (a cancel) is never called twice or waited on.
     """
     counter = _lock_counter(counter.pk)
+    _require_seated(counter, teller)
     list(Branch.objects.select_for_update().filter(pk=counter.branch_id).values_list("pk"))
     if not counter.accepts_calls:
         raise QueueError(_("Open the counter (and end the pause) before calling."))
@@ -221,9 +277,35 @@ def _lock_ticket(ticket_id: int, *, branch: Branch | None = None) -> Ticket:
         raise QueueError(_("No such ticket."), code="not_found") from None
 
 
+def _lock_ticket_at_counter(ticket_id: int, *, by: User, branch: Branch | None) -> Ticket:
+    """Lock the ticket's counter, then the ticket (the documented order: counter, branch,
+    ticket), and refuse `by` unless seated at that counter while the ticket is at it.
+
+    A ticket not at a counter (waiting, or already over) is left to the state machine, which
+    refuses every counter action on it with the usual "cannot do that now".
+    """
+    # One query: lock the counter the ticket is at (none for a waiting ticket).
+    counter = (
+        Counter.objects.select_for_update(of=("self",))
+        .select_related("branch", "teller")
+        .filter(pk=Subquery(Ticket.objects.filter(pk=ticket_id).values("counter_id")[:1]))
+        .first()
+    )
+    ticket = _lock_ticket(ticket_id, branch=branch)
+    if ticket.status not in ACTIVE_AT_COUNTER:
+        return ticket
+    if counter is None or counter.pk != ticket.counter_id:
+        # Called between the peek and the ticket lock: rare, and no one holding this counter's
+        # lock waits for a called ticket, so taking it now cannot deadlock.
+        counter = _lock_counter(ticket.counter_id)
+    _require_seated(counter, by)
+    ticket.counter = counter
+    return ticket
+
+
 @transaction.atomic
 def ticket_recall(*, ticket_id: int, by: User, branch: Branch | None = None) -> Ticket:
-    ticket = _lock_ticket(ticket_id, branch=branch)
+    ticket = _lock_ticket_at_counter(ticket_id, by=by, branch=branch)
     if ticket.status == TicketStatus.CALLED and ticket.recall_count >= ticket.branch.max_recalls:
         raise QueueError(
             _("Already recalled %(n)s times: mark the customer as a no-show.")
@@ -235,17 +317,24 @@ def ticket_recall(*, ticket_id: int, by: User, branch: Branch | None = None) -> 
 
 @transaction.atomic
 def ticket_start(*, ticket_id: int, by: User, branch: Branch | None = None) -> Ticket:
-    return _apply(_lock_ticket(ticket_id, branch=branch), TicketAction.START, by=by)
+    ticket = _lock_ticket_at_counter(ticket_id, by=by, branch=branch)
+    return _apply(ticket, TicketAction.START, by=by)
 
 
 @transaction.atomic
-def ticket_finish(*, ticket_id: int, by: User, branch: Branch | None = None) -> Ticket:
-    return _apply(_lock_ticket(ticket_id, branch=branch), TicketAction.FINISH, by=by)
+def ticket_finish(
+    *, ticket_id: int, by: User, branch: Branch | None = None, note: str = ""
+) -> Ticket:
+    """The low-level transition serving -> done. Staff finish through
+    reception.services.visit_complete_service, which records the control points first."""
+    ticket = _lock_ticket_at_counter(ticket_id, by=by, branch=branch)
+    return _apply(ticket, TicketAction.FINISH, by=by, note=note)
 
 
 @transaction.atomic
 def ticket_no_show(*, ticket_id: int, by: User, branch: Branch | None = None) -> Ticket:
-    return _apply(_lock_ticket(ticket_id, branch=branch), TicketAction.NO_SHOW, by=by)
+    ticket = _lock_ticket_at_counter(ticket_id, by=by, branch=branch)
+    return _apply(ticket, TicketAction.NO_SHOW, by=by)
 
 
 @transaction.atomic
@@ -267,7 +356,7 @@ def ticket_transfer(
 ) -> Ticket:
     """End this ticket and queue the same visit again, at the front, for another service or a
     named counter. Returns the new ticket; it keeps the original arrival time."""
-    ticket = _lock_ticket(ticket_id, branch=branch)
+    ticket = _lock_ticket_at_counter(ticket_id, by=by, branch=branch)
     if to_service is None and to_counter is None:
         raise QueueError(_("Choose a service or a counter to transfer to."), code="no_target")
     if to_counter is not None and to_counter.branch_id != ticket.branch_id:
@@ -300,19 +389,66 @@ def ticket_transfer(
 
 @transaction.atomic
 def counter_open(*, counter: Counter, teller: User) -> Counter:
+    """Sit down at the counter: open it, or take the free seat of an open counter nobody sits
+    at (its teller signed out with a customer still there). A counter another teller holds is
+    refused: taking it is counter_take_over, with a reason on record."""
     counter = _lock_counter(counter.pk)
+    if counter.is_open and counter.teller_id is not None and counter.teller_id != teller.pk:
+        raise QueueError(
+            _(
+                "%(counter)s is held by %(teller)s. Ask them to close it, or take it over "
+                "with a reason."
+            )
+            % {"counter": counter, "teller": _teller_name(counter.teller)},
+            code="counter_held",
+        )
+    if counter.is_open and counter.teller_id == teller.pk and not counter.is_paused:
+        return counter  # already seated here (a double click): nothing to record
     counter.is_open, counter.is_paused, counter.teller = True, False, teller
     counter.save(update_fields=["is_open", "is_paused", "teller"])
+    _record(counter, CounterEvent.Action.OPEN, by=teller)
+    return counter
+
+
+# Who may take another teller's seat: a colleague who must go on serving (a teller), or the
+# branch head; either way with a reason, which the audit trail keeps with both names.
+TAKE_OVER_ROLES = COUNTER_ROLES
+
+
+@transaction.atomic
+def counter_take_over(*, counter: Counter, by: User, reason: str) -> Counter:
+    """Take the seat of a counter another teller holds (they left without signing out, fell
+    ill...). The counter stays as it is, with its customer, pause and all: only who is
+    seated changes, and the reason is recorded."""
+    reason = reason.strip()
+    if not reason:
+        raise QueueError(_("Give the reason for taking over the counter."), code="reason")
+    counter = _lock_counter(counter.pk)
+    if not user_has_role(user=by, branch=counter.branch, roles=TAKE_OVER_ROLES):
+        raise QueueError(
+            _("Only a teller or the branch head may take over a counter."), code="forbidden"
+        )
+    if not counter.is_open or counter.teller_id is None or counter.teller_id == by.pk:
+        raise QueueError(
+            _("Nobody else holds %(counter)s: open it instead.") % {"counter": counter},
+            code="not_held",
+        )
+    previous = counter.teller
+    counter.teller = by
+    counter.save(update_fields=["teller"])
+    _record(counter, CounterEvent.Action.TAKE_OVER, by=by, reason=reason, previous_teller=previous)
     return counter
 
 
 @transaction.atomic
 def counter_close(*, counter: Counter, teller: User) -> Counter:
     counter = _lock_counter(counter.pk)
+    _require_seated(counter, teller)
     if counter_current_ticket(counter=counter) is not None:
         raise QueueError(_("Finish or transfer the current customer before closing."))
     counter.is_open, counter.is_paused, counter.teller = False, False, None
     counter.save(update_fields=["is_open", "is_paused", "teller"])
+    _record(counter, CounterEvent.Action.CLOSE, by=teller)
     return counter
 
 
@@ -321,17 +457,53 @@ def counter_set_paused(*, counter: Counter, teller: User, paused: bool) -> Count
     counter = _lock_counter(counter.pk)
     if not counter.is_open:
         raise QueueError(_("The counter is closed."))
+    _require_seated(counter, teller)
+    if counter.is_paused == paused:
+        return counter
     counter.is_paused = paused
     counter.save(update_fields=["is_paused"])
+    _record(counter, CounterEvent.Action.PAUSE if paused else CounterEvent.Action.RESUME, by=teller)
     return counter
+
+
+@transaction.atomic
+def counter_release_teller(*, teller: User) -> list[Counter]:
+    """The teller signs out: nobody must be left "seated" under their name.
+
+    A counter with nobody at it is closed. A counter with a customer still called or being
+    served is not closed and nothing is finished for the teller (the customer is standing
+    there, the checklist is not done): it stays open but paused and free, so it calls no one
+    else and a colleague can sit down with "Open counter" and finish the service. Both are
+    recorded in the counter's audit trail.
+    """
+    released = []
+    seats = Counter.objects.filter(teller=teller).order_by("pk").values_list("pk", flat=True)
+    for counter_id in seats:
+        counter = _lock_counter(counter_id)
+        if counter.teller_id != teller.pk:  # closed or taken over meanwhile
+            continue
+        if counter_current_ticket(counter=counter) is None:
+            counter.is_open, counter.is_paused, counter.teller = False, False, None
+            action = CounterEvent.Action.SIGN_OUT
+        else:
+            counter.is_paused, counter.teller = True, None
+            action = CounterEvent.Action.LEAVE
+        counter.save(update_fields=["is_open", "is_paused", "teller"])
+        _record(counter, action, by=teller)
+        released.append(counter)
+    return released
 
 
 __all__ = [
     "ACTIVE_AT_COUNTER",
+    "COUNTER_ROLES",
+    "TAKE_OVER_ROLES",
     "QueueError",
     "counter_close",
     "counter_open",
+    "counter_release_teller",
     "counter_set_paused",
+    "counter_take_over",
     "ticket_call_next",
     "ticket_cancel",
     "ticket_finish",

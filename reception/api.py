@@ -1,23 +1,24 @@
 """REST API of reception (thin: serializers validate shape; services decide)."""
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from accounts.access import get_for_branch
-from accounts.api import ANY_STAFF, BranchApi
+from accounts.api import ANY_STAFF, BoundedLimitOffsetPagination, BranchApi
 from accounts.models import Role
 from queueing import selectors as queue_selectors
 from queueing.models import Ticket
 from queueing.serializers import TicketOutputSerializer
+from queueing.services import COUNTER_ROLES
 
 from . import selectors, services
 from .models import Visit
 from .serializers import VisitDetailOutputSerializer, VisitOutputSerializer
-from .triage import SpecialNeeds
+from .triage import APPOINTMENT_WINDOW_MESSAGE, SpecialNeeds, appointment_in_window
 
 TAG = "reception"
 
@@ -25,7 +26,7 @@ TAG = "reception"
 class VisitListApi(BranchApi):
     """GET lists today's visits at the branch; POST registers a walk-in (the same URL)."""
 
-    pagination_class = LimitOffsetPagination
+    pagination_class = BoundedLimitOffsetPagination
 
     class InputSerializer(serializers.Serializer):
         phone = serializers.CharField(max_length=30)
@@ -50,6 +51,11 @@ class VisitListApi(BranchApi):
         class Meta:
             ref_name = "VisitRegisterInput"
 
+        def validate_appointment_at(self, value):
+            if value is not None and not appointment_in_window(value, timezone.now()):
+                raise serializers.ValidationError(APPOINTMENT_WINDOW_MESSAGE)
+            return value
+
     def get_permissions(self):
         if self.request.method == "POST":
             self.allowed_roles = (Role.LOBBY_MANAGER,)
@@ -59,7 +65,9 @@ class VisitListApi(BranchApi):
     def get(self, request):
         visits = selectors.visits_today(branch=request.branch)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(visits, request, view=self)
+        page = selectors.with_showable_appointments(
+            paginator.paginate_queryset(visits, request, view=self)
+        )
         return paginator.get_paginated_response(VisitDetailOutputSerializer(page, many=True).data)
 
     @extend_schema(tags=[TAG], request=InputSerializer, responses={201: VisitOutputSerializer})
@@ -104,25 +112,28 @@ class VisitDetailApi(BranchApi):
         return Response(VisitDetailOutputSerializer(visit).data)
 
 
+class CompleteServiceInputSerializer(serializers.Serializer):
+    """The teller's checklist and outcome: the same for a visit and for a bare ticket."""
+
+    outcome = serializers.ChoiceField(choices=Visit.Outcome.choices)
+    identity_verified = serializers.BooleanField(default=False)
+    documents_signed = serializers.BooleanField(default=False)
+    funds_handed_over = serializers.BooleanField(default=False)
+    error_note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+    class Meta:
+        ref_name = "VisitCompleteInput"
+
+
 class VisitCompleteApi(BranchApi):
-    allowed_roles = (Role.TELLER,)
+    allowed_roles = COUNTER_ROLES
 
-    class InputSerializer(serializers.Serializer):
-        outcome = serializers.ChoiceField(choices=Visit.Outcome.choices)
-        identity_verified = serializers.BooleanField(default=False)
-        documents_signed = serializers.BooleanField(default=False)
-        funds_handed_over = serializers.BooleanField(default=False)
-        error_note = serializers.CharField(
-            max_length=300, required=False, allow_blank=True, default=""
-        )
-
-        class Meta:
-            ref_name = "VisitCompleteInput"
-
-    @extend_schema(tags=[TAG], request=InputSerializer, responses=VisitDetailOutputSerializer)
+    @extend_schema(
+        tags=[TAG], request=CompleteServiceInputSerializer, responses=VisitDetailOutputSerializer
+    )
     def post(self, request, pk: int):
         visit = get_for_branch(_visit_queryset(), request.branch, pk=pk)
-        data = self.InputSerializer(data=request.data)
+        data = CompleteServiceInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if visit.ticket is None:
             raise services.ReceptionError(
@@ -136,12 +147,31 @@ class VisitCompleteApi(BranchApi):
         return Response(VisitDetailOutputSerializer(visit).data)
 
 
+class TicketFinishApi(BranchApi):
+    """POST /api/queue/tickets/<id>/finish/: served here so that finishing through the API
+    records the same control points as the counter screen (visit_complete_service), with or
+    without a visit behind the ticket; queueing cannot import reception."""
+
+    allowed_roles = COUNTER_ROLES
+
+    @extend_schema(
+        tags=["queue"], request=CompleteServiceInputSerializer, responses=TicketOutputSerializer
+    )
+    def post(self, request, pk: int):
+        ticket = get_for_branch(Ticket.objects.select_related("branch"), request.branch, pk=pk)
+        data = CompleteServiceInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.visit_complete_service(ticket=ticket, teller=request.user, **data.validated_data)
+        ticket = Ticket.objects.select_related("service", "counter").get(pk=ticket.pk)
+        return Response(TicketOutputSerializer(ticket).data)
+
+
 class TicketTransferApi(BranchApi):
     """POST /api/queue/tickets/<id>/transfer/: served here because the visit follows the
     ticket in the same transaction (reception.services.visit_transfer); queueing cannot
     import reception."""
 
-    allowed_roles = (Role.TELLER,)
+    allowed_roles = COUNTER_ROLES
 
     class InputSerializer(serializers.Serializer):
         service = serializers.CharField(max_length=30, required=False, help_text="Service code.")

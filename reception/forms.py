@@ -1,6 +1,7 @@
 """Forms for the lobby and the counter: they check the shape of input; services decide."""
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.personal_data import is_valid_phone, normalise_phone
@@ -8,6 +9,7 @@ from queueing.models import Counter
 from queueing.selectors import counters_for_branch, services_for_branch
 
 from .models import Visit
+from .triage import APPOINTMENT_WINDOW_MESSAGE, appointment_in_window
 
 
 class ServiceTiles(forms.RadioSelect):
@@ -83,6 +85,10 @@ class RegisterForm(forms.Form):
         cleaned = super().clean()
         if cleaned.get("appointment") and not cleaned.get("appointment_at"):
             self.add_error("appointment_at", _("Enter the appointment time."))
+        elif cleaned.get("appointment") and not appointment_in_window(
+            cleaned["appointment_at"], timezone.now()
+        ):
+            self.add_error("appointment_at", APPOINTMENT_WINDOW_MESSAGE)
         return cleaned
 
 
@@ -123,3 +129,17 @@ class TransferForm(forms.Form):
         if exclude_counter is not None:
             counters = counters.exclude(pk=exclude_counter.pk)
         self.fields["to_counter"].queryset = counters
+
+
+class TakeOverForm(forms.Form):
+    """Taking another teller's seat: a reason for the audit trail, and an explicit tick."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    confirm = forms.BooleanField(
+        label=_("I confirm that I am taking over this counter"),
+        error_messages={"required": _("Tick the box to confirm the take-over.")},
+    )

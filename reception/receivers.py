@@ -1,9 +1,15 @@
 """reception listens to queueing through the outbox: a ticket that ended becomes a CRM
-interaction. Delivered at least once; `interaction_record` is idempotent by its source."""
+interaction. Delivered at least once; `interaction_record` is idempotent by its source.
+
+It also frees the counters of a teller who signs out (Django's user_logged_out signal)."""
+
+from django.contrib.auth.signals import user_logged_out
+from django.dispatch import receiver
 
 from accounts.models import OutboxEvent
 from accounts.outbox import listener
 from queueing import events
+from queueing import services as queue_services
 
 from . import services
 
@@ -11,3 +17,12 @@ from . import services
 @listener(events.TICKET_FINISHED, events.TICKET_NO_SHOW, name="reception.record_ticket_end")
 def record_ticket_end(event: OutboxEvent) -> None:
     services.visit_record_ticket_end(ticket_id=event.payload["ticket_id"])
+
+
+@receiver(user_logged_out, dispatch_uid="reception.release_counters_on_logout")
+def release_counters_on_logout(sender, request, user, **kwargs) -> None:
+    """Signing out must not leave a counter open under the teller's name: it is closed, or,
+    with a customer still at it, left paused and free for a colleague to sit down and finish
+    (queueing.services.counter_release_teller)."""
+    if user is not None:
+        queue_services.counter_release_teller(teller=user)

@@ -1,3 +1,5 @@
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 
 from accounts.models import Branch
@@ -7,10 +9,21 @@ from queueing.models import Counter, Ticket
 from queueing.selectors import waiting_by_service
 
 from .models import Visit
+from .triage import showable_appointment
+
+
+def with_showable_appointments(visits: Iterable[Visit]) -> list[Visit]:
+    """The visits for display, an appointment time no screen can show blanked (in memory:
+    never save them): one bad row must not break a whole list or the counter screen."""
+    visits = list(visits)
+    for visit in visits:
+        visit.appointment_at = showable_appointment(visit.appointment_at)
+    return visits
 
 
 def visit_for_ticket(*, ticket: Ticket) -> Visit | None:
-    return Visit.objects.select_related("customer", "service").filter(ticket=ticket).first()
+    visit = Visit.objects.select_related("customer", "service").filter(ticket=ticket).first()
+    return with_showable_appointments([visit])[0] if visit else None
 
 
 def visits_today(*, branch: Branch) -> QuerySet[Visit]:

@@ -16,7 +16,13 @@ from queueing.models import Counter, Service, Ticket
 from queueing.services import ticket_finish, ticket_issue, ticket_transfer
 
 from .models import Visit
-from .triage import SpecialNeeds, may_divert, priority_for
+from .triage import (
+    APPOINTMENT_WINDOW_MESSAGE,
+    SpecialNeeds,
+    appointment_in_window,
+    may_divert,
+    priority_for,
+)
 
 VISIT_COMPLETED = "reception.visit_completed"  # payload: visit_id, ticket_id, branch_id, outcome
 
@@ -44,6 +50,9 @@ def visit_register(
     if service.branch_id != branch.pk:
         raise ReceptionError(_("That service belongs to another branch."))
     now = timezone.now()
+    # Forms and the API check this too, for a field error; this guards every other caller.
+    if needs.appointment_at is not None and not appointment_in_window(needs.appointment_at, now):
+        raise ReceptionError(APPOINTMENT_WINDOW_MESSAGE, code="appointment_at")
     customer, _created = customer_find_or_create(
         phone=phone, name=name, is_vip=True if needs.vip else None, sms_consent=sms_consent
     )
@@ -100,6 +109,25 @@ def visit_register(
     return visit
 
 
+def _checklist_note(
+    *,
+    outcome: str,
+    identity_verified: bool,
+    documents_signed: bool,
+    funds_handed_over: bool,
+    error_note: str,
+) -> str:
+    """The checklist as the finish event's note: the only record of it for a ticket issued
+    without a visit, and the audit trail's copy for one with a visit."""
+    flags = {
+        "identity": identity_verified,
+        "documents": documents_signed,
+        "funds": funds_handed_over,
+    }
+    note = " ".join([outcome, *(f"{name}={'yes' if on else 'no'}" for name, on in flags.items())])
+    return f"{note} {error_note}".strip()[:200]
+
+
 @transaction.atomic
 def visit_complete_service(
     *,
@@ -111,43 +139,63 @@ def visit_complete_service(
     funds_handed_over: bool = False,
     error_note: str = "",
 ) -> Visit | None:
-    """The teller finishes serving: record the control points and outcome, end the ticket."""
+    """The teller finishes serving: record the control points and outcome, end the ticket.
+
+    The one way staff finish a service: the counter screen, POST /api/queue/tickets/<id>/finish/
+    and POST /api/reception/visits/<id>/complete/ all come here. A ticket issued without a visit
+    (straight from the API) obeys the same rules: an outcome, and the customer's identity
+    verified before a service counts as completed; its checklist is kept in the finish event's
+    note, as there is no visit to hold it. Only the teller seated at the ticket's counter may
+    finish (queueing.services.ticket_finish checks it).
+    """
     if outcome not in Visit.Outcome.values:
         raise ReceptionError(_("Choose an outcome."), code="outcome")
     if outcome == Visit.Outcome.COMPLETED and not identity_verified:
         raise ReceptionError(
             _("Verify the customer's identity before completing the service."), code="identity"
         )
-    visit = Visit.objects.select_for_update().filter(ticket=ticket).first()
-    if visit is not None:
-        visit.outcome = outcome
-        visit.identity_verified = identity_verified
-        visit.documents_signed = documents_signed
-        visit.funds_handed_over = funds_handed_over
-        visit.error_note = error_note
-        visit.served_by = teller
-        visit.save(
-            update_fields=[
-                "outcome",
-                "identity_verified",
-                "documents_signed",
-                "funds_handed_over",
-                "error_note",
-                "served_by",
-            ]
-        )
-    ticket_finish(ticket_id=ticket.pk, by=teller, branch=ticket.branch)
-    if visit is not None:
-        outbox.publish(
-            VISIT_COMPLETED,
-            {
-                "visit_id": visit.pk,
-                "ticket_id": ticket.pk,
-                "branch_id": visit.branch_id,
-                "outcome": outcome,
-            },
-            branch_id=visit.branch_id,
-        )
+    # The ticket first, then its visit: the order visit_transfer takes them in.
+    ticket_finish(
+        ticket_id=ticket.pk,
+        by=teller,
+        branch=ticket.branch,
+        note=_checklist_note(
+            outcome=outcome,
+            identity_verified=identity_verified,
+            documents_signed=documents_signed,
+            funds_handed_over=funds_handed_over,
+            error_note=error_note,
+        ),
+    )
+    visit = Visit.objects.select_for_update().filter(ticket_id=ticket.pk).first()
+    if visit is None:
+        return None
+    visit.outcome = outcome
+    visit.identity_verified = identity_verified
+    visit.documents_signed = documents_signed
+    visit.funds_handed_over = funds_handed_over
+    visit.error_note = error_note
+    visit.served_by = teller
+    visit.save(
+        update_fields=[
+            "outcome",
+            "identity_verified",
+            "documents_signed",
+            "funds_handed_over",
+            "error_note",
+            "served_by",
+        ]
+    )
+    outbox.publish(
+        VISIT_COMPLETED,
+        {
+            "visit_id": visit.pk,
+            "ticket_id": ticket.pk,
+            "branch_id": visit.branch_id,
+            "outcome": outcome,
+        },
+        branch_id=visit.branch_id,
+    )
     return visit
 
 

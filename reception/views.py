@@ -21,7 +21,7 @@ from queueing import services as queue
 from queueing.models import Counter
 
 from . import selectors, services
-from .forms import FinishForm, RegisterForm, TransferForm
+from .forms import FinishForm, RegisterForm, TakeOverForm, TransferForm
 from .models import Visit
 from .triage import SpecialNeeds
 
@@ -132,9 +132,12 @@ def ticket_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- Counters ---------------------------------------------------------------------------------
+# Open to tellers and to the branch head (who may take a counter over); whether the user is
+# the one seated at the counter is checked by the services, for the API alike.
+COUNTER_ROLES = queue.COUNTER_ROLES
 
 
-@staff_required(Role.TELLER)
+@staff_required(*COUNTER_ROLES)
 def counters(request: HttpRequest) -> HttpResponse:
     current = queue_selectors.current_tickets_by_counter(branch=request.branch)
     rows = [
@@ -153,8 +156,8 @@ def _counter(request: HttpRequest, pk: int) -> Counter:
 
 
 def _history_rows(visit: Visit, counter: Counter) -> list[dict]:
-    """The customer's last interactions, with the branch's service names and outcome labels
-    in place of the stored codes."""
+    """The customer's last interactions at this branch (another branch's visits and notes are
+    theirs), with the branch's service names and outcome labels in place of the stored codes."""
     services = queue_selectors.services_for_branch(branch=counter.branch, active_only=False)
     names = {service.code: service.display_name for service in services}
     outcomes = dict(Visit.Outcome.choices)
@@ -164,7 +167,9 @@ def _history_rows(visit: Visit, counter: Counter) -> list[dict]:
             "service": names.get(item.service_code, item.service_code),
             "outcome": outcomes.get(item.outcome, ""),
         }
-        for item in customer_history(customer=visit.customer, limit=HISTORY_LENGTH)
+        for item in customer_history(
+            customer=visit.customer, branch=counter.branch, limit=HISTORY_LENGTH
+        )
     ]
 
 
@@ -174,11 +179,17 @@ def _counter_context(
     *,
     finish_form: FinishForm | None = None,
     transfer_form: TransferForm | None = None,
+    take_over_form: TakeOverForm | None = None,
 ) -> dict:
     current = queue_selectors.counter_current_ticket(counter=counter)
     visit = selectors.visit_for_ticket(ticket=current) if current else None
+    seated = counter.is_open and counter.teller_id == request.user.pk
     return {
         "counter": counter,
+        "seated": seated,
+        # Another teller sits here: this user sees the counter but may only take it over.
+        "held_by_other": counter.is_open and counter.teller_id is not None and not seated,
+        "take_over_form": take_over_form or TakeOverForm(),
         "current": current,
         "visit": visit,
         "history": _history_rows(visit, counter) if visit else [],
@@ -190,7 +201,7 @@ def _counter_context(
     }
 
 
-@staff_required(Role.TELLER)
+@staff_required(*COUNTER_ROLES)
 def counter(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request, "reception/counter.html", _counter_context(request, _counter(request, pk))
@@ -198,7 +209,7 @@ def counter(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@staff_required(Role.TELLER)
+@staff_required(*COUNTER_ROLES)
 def counter_waiting(request: HttpRequest, pk: int) -> HttpResponse:
     counter = _counter(request, pk)
     return render(
@@ -219,6 +230,16 @@ def _run_counter_action(request: HttpRequest, counter: Counter) -> dict:
     current = queue_selectors.counter_current_ticket(counter=counter)
     if action == "open":
         queue.counter_open(counter=counter, teller=user)
+    elif action == "take_over":
+        form = TakeOverForm(request.POST)
+        if not form.is_valid():
+            return {"take_over_form": form}
+        try:
+            queue.counter_take_over(counter=counter, by=user, reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            return {"take_over_form": form}
+        messages.success(request, _("You have taken over %(counter)s.") % {"counter": counter})
     elif action == "close":
         queue.counter_close(counter=counter, teller=user)
     elif action in ("pause", "resume"):
@@ -266,7 +287,7 @@ def _run_counter_action(request: HttpRequest, counter: Counter) -> dict:
 
 
 @require_POST
-@staff_required(Role.TELLER)
+@staff_required(*COUNTER_ROLES)
 def counter_action(request: HttpRequest, pk: int) -> HttpResponse:
     counter = _counter(request, pk)
     try:

@@ -95,8 +95,9 @@ def loans(branch):
 
 
 @pytest.fixture
-def counter(branch, cash, loans):
-    return CounterFactory(branch=branch, number=1, serves=[cash, loans])
+def counter(branch, cash, loans, teller):
+    """Counter 1, open, with `teller` seated: only they may act at it."""
+    return CounterFactory(branch=branch, number=1, serves=[cash, loans], teller=teller)
 
 
 def _member(branch, role, username):

@@ -16,6 +16,18 @@ def url(name: str, **kwargs) -> str:
 
 
 @pytest.fixture
+def counter(counter, teller):
+    """Counter 1 with the teller seated at it: only the seated teller may act at a counter."""
+    services.counter_open(counter=counter, teller=teller)
+    counter.refresh_from_db()
+    return counter
+
+
+# What the teller ticks before finishing (the API finishes through the counter's checklist).
+CHECKLIST = {"outcome": "completed", "identity_verified": True}
+
+
+@pytest.fixture
 def waiting(branch, cash, counter):
     return services.ticket_issue(branch=branch, service=cash)
 
@@ -218,14 +230,16 @@ def test_it_walks_a_ticket_through_recall_start_and_finish(as_user, teller, call
     assert recalled.json()["recall_count"] == 1
     started = client.post(url("queue-ticket-start", pk=called.pk))
     assert started.json()["status"] == "serving"
-    finished = client.post(url("queue-ticket-finish", pk=called.pk))
+    finished = client.post(url("queue-ticket-finish", pk=called.pk), CHECKLIST, format="json")
     assert finished.status_code == 200
     assert finished.json()["status"] == "done"
     assert finished.json()["finished_at"] is not None
 
 
 def test_it_refuses_to_finish_a_waiting_ticket(as_user, teller, waiting):
-    response = as_user(teller).post(url("queue-ticket-finish", pk=waiting.pk))
+    response = as_user(teller).post(
+        url("queue-ticket-finish", pk=waiting.pk), CHECKLIST, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_transition"
     assert waiting.code in response.json()["detail"]

@@ -18,6 +18,7 @@ from queueing import routing
 from queueing.models import DailySequence, Ticket, TicketEvent
 from queueing.services import (
     QueueError,
+    counter_open,
     ticket_call_next,
     ticket_finish,
     ticket_issue,
@@ -86,6 +87,8 @@ def _teller_at_counter(branch, services, number: int):
     teller = UserFactory(username=f"teller-{number}")
     MembershipFactory(user=teller, branch=branch, role="teller")
     counter = CounterFactory(branch=branch, number=number, serves=services)
+    counter_open(counter=counter, teller=teller)  # each teller sits at their own counter
+    counter.refresh_from_db()
     return teller, counter
 
 

@@ -134,6 +134,7 @@ def test_it_will_not_call_a_second_customer_while_one_is_at_the_counter(
 @pytest.mark.django_db
 def test_a_closed_or_paused_counter_cannot_call(branch, cash, counter, teller):
     queue.ticket_issue(branch=branch, service=cash)
+    queue.counter_open(counter=counter, teller=teller)
     queue.counter_close(counter=counter, teller=teller)
     with pytest.raises(queue.QueueError):
         queue.ticket_call_next(counter=counter, teller=teller)

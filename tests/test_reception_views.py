@@ -215,6 +215,7 @@ def test_it_refuses_to_complete_without_identity_check(client, at_the_counter, c
 
 def test_it_says_when_nobody_is_waiting(client, teller, counter):
     client.force_login(teller)
+    act(client, counter, "open")
     response = act(client, counter, "call", htmx=True)
     assert "Nobody is waiting for your services." in response.content.decode()
 
@@ -222,6 +223,7 @@ def test_it_says_when_nobody_is_waiting(client, teller, counter):
 def test_it_recalls_and_marks_a_no_show(client, teller, branch, cash, counter):
     ticket = queue.ticket_issue(branch=branch, service=cash)
     client.force_login(teller)
+    act(client, counter, "open")
     act(client, counter, "call")
     html = act(client, counter, "recall", htmx=True).content.decode()
     assert f"(1/{branch.max_recalls})" in html
@@ -255,6 +257,7 @@ def test_a_transfer_without_a_target_is_refused(client, at_the_counter, counter)
 
 def test_an_htmx_action_returns_only_the_panel(client, teller, counter):
     client.force_login(teller)
+    act(client, counter, "open")
     response = act(client, counter, "pause", htmx=True)
     html = response.content.decode()
     assert response.status_code == 200 and 'id="panel"' in html and "<html" not in html
@@ -330,6 +333,7 @@ def test_it_shows_the_customers_recent_history_with_names(
         earlier = reception.visit_register(
             branch=branch, registered_by=teller, phone=PHONE, service=cash
         )
+        queue.counter_open(counter=counter, teller=teller)
         queue.ticket_call_next(counter=counter, teller=teller)
         queue.ticket_start(ticket_id=earlier.ticket.pk, by=teller, branch=branch)
         reception.visit_complete_service(
