@@ -26,11 +26,20 @@ def customer_find_or_create(
     normalised = normalise_phone(phone)
     if not is_valid_phone(normalised):
         raise CustomerError(_("Enter a valid mobile phone number."), code="phone")
+    # A new customer is written once, with everything we know (one row, one audit entry).
+    defaults = {
+        "name": name,
+        "is_vip": bool(is_vip),
+        "sms_consent": bool(sms_consent),
+        "sms_consent_at": timezone.now() if sms_consent else None,
+    }
     try:
         with transaction.atomic():
-            customer, created = Customer.objects.get_or_create(phone=normalised)
+            customer, created = Customer.objects.get_or_create(phone=normalised, defaults=defaults)
     except IntegrityError:  # registered at the same instant on another tablet
         customer, created = Customer.objects.get(phone=normalised), False
+    if created:
+        return customer, True
     changed = []
     if name and name != customer.name:
         customer.name = name
