@@ -46,6 +46,7 @@ import psycopg2
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.load_queue import (
+    FINISH_CHECKLIST,
     Gunicorn,
     ensure_database,
     free_port,
@@ -329,7 +330,14 @@ def teller(tracker: Tracker, client: httpx.Client, counter_id: int, services: li
             continue
         time.sleep(rng.uniform(0.2, 0.8))  # serving
         if visit_id is None:  # its registration answer was lost: finish the ticket itself
-            request(tracker, client, "finish", "POST", f"/api/queue/tickets/{ticket_id}/finish/")
+            request(
+                tracker,
+                client,
+                "finish",
+                "POST",
+                f"/api/queue/tickets/{ticket_id}/finish/",
+                json=FINISH_CHECKLIST,
+            )
             continue
         request(
             tracker,
