@@ -1,8 +1,9 @@
 """REST API of the CRM (thin: serializers validate shape; services decide).
 
-Staff reach only customers who have been served at their branch, and only that branch's part
-of the history; numbers are masked. crm imports no other domain app, so "served here" means
-"has an interaction at this branch".
+Staff reach only customers known at their branch (registered or served there:
+selectors.customers_known_at_branch, the same rule as the pages), and only that branch's part of
+the history; numbers are masked. A look-up by phone number is a POST (`customers/search/`): a
+number in a query string ends up in access logs, proxies and browser history.
 """
 
 from django.shortcuts import get_object_or_404
@@ -21,32 +22,41 @@ TAG = "crm"
 
 
 def _customer_here(request, pk: int):
-    return get_object_or_404(selectors.customers_seen_at_branch(branch=request.branch), pk=pk)
+    return get_object_or_404(selectors.customers_known_at_branch(branch=request.branch), pk=pk)
 
 
 class CustomerListApi(BranchApi):
+    """The customers known at the branch, latest visit first."""
+
     pagination_class = BoundedLimitOffsetPagination
 
-    class FilterSerializer(serializers.Serializer):
-        phone = serializers.CharField(
-            max_length=30, required=False, help_text="The full mobile number to look up."
-        )
-
-        class Meta:
-            ref_name = "CustomerListFilter"
-
-    @extend_schema(
-        tags=[TAG], parameters=[FilterSerializer], responses=CustomerOutputSerializer(many=True)
-    )
+    @extend_schema(tags=[TAG], responses=CustomerOutputSerializer(many=True))
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        customers = selectors.customers_seen_at_branch(
-            branch=request.branch, phone=filters.validated_data.get("phone", "")
-        )
+        customers = selectors.customers_known_at_branch(branch=request.branch)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(customers, request, view=self)
         return paginator.get_paginated_response(CustomerOutputSerializer(page, many=True).data)
+
+
+class CustomerSearchApi(BranchApi):
+    """Look a customer of this branch up by mobile number (in the body, never in the URL)."""
+
+    class InputSerializer(serializers.Serializer):
+        phone = serializers.CharField(max_length=30, help_text="The full mobile number.")
+
+        class Meta:
+            ref_name = "CustomerSearchInput"
+
+    @extend_schema(
+        tags=[TAG], request=InputSerializer, responses=CustomerOutputSerializer(many=True)
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        found = selectors.customer_search_at_branch(
+            branch=request.branch, phone=data.validated_data["phone"]
+        )
+        return Response(CustomerOutputSerializer(found, many=True).data)
 
 
 class CustomerDetailApi(BranchApi):

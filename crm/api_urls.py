@@ -6,6 +6,7 @@ from . import api
 
 urlpatterns = [
     path("customers/", api.CustomerListApi.as_view(), name="crm-customer-list"),
+    path("customers/search/", api.CustomerSearchApi.as_view(), name="crm-customer-search"),
     path("customers/<int:pk>/", api.CustomerDetailApi.as_view(), name="crm-customer-detail"),
     path(
         "customers/<int:pk>/interactions/",

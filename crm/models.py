@@ -77,3 +77,28 @@ class Interaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d}"
+
+
+class CustomerBranch(models.Model):
+    """A branch that knows the customer: they registered or were served there.
+
+    Staff of a branch may look up only these customers (crm.selectors.customers_known_at_branch),
+    so a branch cannot browse the bank's whole customer base. Written by crm's own services
+    (customer_find_or_create with a branch, interaction_record), so crm needs no other app to
+    answer "has this customer been here?".
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="branch_links")
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+")
+    first_seen_at = models.DateTimeField(_("first seen"))
+    last_seen_at = models.DateTimeField(_("last seen"))
+
+    class Meta:
+        verbose_name = _("customer at branch")
+        verbose_name_plural = _("customers at branches")
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "customer"], name="uniq_customer_branch")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} @ {self.branch.code}"

@@ -1,4 +1,4 @@
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from .models import Customer, Interaction
 from .personal_data import normalise_phone
@@ -18,15 +18,14 @@ def interactions_for_branch(*, branch) -> QuerySet[Interaction]:
     return Interaction.objects.filter(branch=branch).select_related("customer", "staff")
 
 
-# --- Reads for the REST API (crm/api.py) -------------------------------------------------------
+# --- Which customers a branch may see: one rule for the pages and the API ------------------
 
 
-def customers_seen_at_branch(*, branch, phone: str = "") -> QuerySet[Customer]:
-    """Customers with an interaction at this branch (crm knows visits only through those);
+def customers_known_at_branch(*, branch, phone: str = "") -> QuerySet[Customer]:
+    """Customers who have been to this branch (registered or served there: CustomerBranch).
+    Staff may look up only these, so a branch cannot browse the bank's whole customer base;
     with `phone`, the one whose (normalised) number it is."""
-    queryset = Customer.objects.filter(
-        pk__in=Interaction.objects.filter(branch=branch).values("customer_id")
-    )
+    queryset = Customer.objects.filter(branch_links__branch=branch)
     if phone:
         queryset = queryset.filter(phone=normalise_phone(phone), anonymised_at__isnull=True)
     return queryset.order_by("-last_visit_at", "-pk")
@@ -40,30 +39,11 @@ def customer_interactions_at_branch(*, customer: Customer, branch) -> QuerySet[I
     )
 
 
-# --- Reads for the staff pages (crm/views.py) ---------------------------------------------------
-
-
-def customers_known_at_branch(*, branch) -> QuerySet[Customer]:
-    """Customers who have been to this branch: an interaction there, or a registered visit
-    (a customer still waiting has no interaction yet). Staff may look up only these, so a
-    branch cannot browse the bank's whole customer base."""
-    # `visits` is reception's reverse relation, used by name: crm imports no other domain app.
-    return Customer.objects.filter(
-        Q(pk__in=Interaction.objects.filter(branch=branch).values("customer_id"))
-        | Q(pk__in=Customer.objects.filter(visits__branch=branch).values("pk"))
-    )
-
-
 def customer_for_branch(*, branch, pk: int) -> Customer | None:
     return customers_known_at_branch(branch=branch).filter(pk=pk).first()
 
 
 def customer_search_at_branch(*, branch, phone: str) -> list[Customer]:
-    normalised = normalise_phone(phone)
-    if not normalised:
+    if not normalise_phone(phone):
         return []
-    return list(
-        customers_known_at_branch(branch=branch)
-        .filter(phone=normalised, anonymised_at__isnull=True)
-        .order_by("-last_visit_at", "-pk")[:10]
-    )
+    return list(customers_known_at_branch(branch=branch, phone=phone)[:10])

@@ -2,7 +2,8 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -10,7 +11,7 @@ from accounts.errors import DomainError
 from accounts.models import Branch
 
 from .events import publish_interaction_recorded
-from .models import Customer, Interaction
+from .models import Customer, CustomerBranch, Interaction
 from .personal_data import is_valid_phone, normalise_phone
 
 
@@ -20,9 +21,16 @@ class CustomerError(DomainError):
 
 @transaction.atomic
 def customer_find_or_create(
-    *, phone: str, name: str = "", is_vip: bool | None = None, sms_consent: bool | None = None
+    *,
+    phone: str,
+    name: str = "",
+    is_vip: bool | None = None,
+    sms_consent: bool | None = None,
+    branch: Branch | None = None,
 ) -> tuple[Customer, bool]:
-    """Find the customer by mobile number, creating them if new. Returns (customer, created)."""
+    """Find the customer by mobile number, creating them if new. Returns (customer, created).
+
+    With `branch`, the customer is now known there (its staff may look them up)."""
     normalised = normalise_phone(phone)
     if not is_valid_phone(normalised):
         raise CustomerError(_("Enter a valid mobile phone number."), code="phone")
@@ -38,6 +46,8 @@ def customer_find_or_create(
             customer, created = Customer.objects.get_or_create(phone=normalised, defaults=defaults)
     except IntegrityError:  # registered at the same instant on another tablet
         customer, created = Customer.objects.get(phone=normalised), False
+    if branch is not None:
+        customer_mark_known(customer=customer, branch=branch, at=timezone.now(), new=created)
     if created:
         return customer, True
     changed = []
@@ -89,10 +99,36 @@ def interaction_record(
     is_contact = kind != Interaction.Kind.NOTE
     if is_contact and (customer.last_visit_at is None or occurred_at > customer.last_visit_at):
         Customer.objects.filter(pk=customer.pk).update(last_visit_at=occurred_at)
+    if is_contact:
+        customer_mark_known(customer=customer, branch=branch, at=occurred_at)
     publish_interaction_recorded(
         interaction_id=interaction.pk, customer_id=customer.pk, branch_id=branch.pk, kind=kind
     )
     return interaction
+
+
+def customer_mark_known(
+    *, customer: Customer, branch: Branch, at: datetime, new: bool = False
+) -> None:
+    """Record that `branch` knows the customer (first and last seen). One UPDATE for a customer
+    the branch already knows; `new` (created in this transaction) skips straight to the INSERT."""
+    if new:  # nobody else can have linked a customer this transaction created
+        CustomerBranch.objects.create(
+            customer=customer, branch=branch, first_seen_at=at, last_seen_at=at
+        )
+        return
+    seen = CustomerBranch.objects.filter(customer=customer, branch=branch).update(
+        last_seen_at=Greatest(F("last_seen_at"), Value(at))
+    )
+    if seen:
+        return
+    try:
+        with transaction.atomic():  # two tablets registering the customer at the same instant
+            CustomerBranch.objects.create(
+                customer=customer, branch=branch, first_seen_at=at, last_seen_at=at
+            )
+    except IntegrityError:
+        pass
 
 
 def customers_anonymise_expired(*, retention_days: int, now: datetime | None = None) -> int:

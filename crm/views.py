@@ -29,13 +29,16 @@ HISTORY_LENGTH = 20
 
 
 @staff_required(*STAFF_ROLES)
+@require_http_methods(["GET", "POST"])
 def search(request: HttpRequest) -> HttpResponse:
-    form = PhoneSearchForm(request.GET if "phone" in request.GET else None)
+    """The number is posted, never put in the URL (access logs, proxies, browser history)."""
+    form = PhoneSearchForm(request.POST if request.method == "POST" else None)
     results = None
     if form.is_valid():
         results = selectors.customer_search_at_branch(
             branch=request.branch, phone=form.cleaned_data["phone"]
         )
+        form = PhoneSearchForm()  # the results show the number masked; the box need not echo it
     return render(request, "crm/search.html", {"form": form, "results": results})
 
 

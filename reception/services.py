@@ -54,7 +54,11 @@ def visit_register(
     if needs.appointment_at is not None and not appointment_in_window(needs.appointment_at, now):
         raise ReceptionError(APPOINTMENT_WINDOW_MESSAGE, code="appointment_at")
     customer, _created = customer_find_or_create(
-        phone=phone, name=name, is_vip=True if needs.vip else None, sms_consent=sms_consent
+        phone=phone,
+        name=name,
+        is_vip=True if needs.vip else None,
+        sms_consent=sms_consent,
+        branch=branch,  # the branch knows the customer from now on (CRM look-ups)
     )
     vip = needs.vip or customer.is_vip
     if divert and not may_divert(

@@ -58,3 +58,28 @@ def test_it_anonymises_customers_past_retention_and_keeps_recent_ones(settings):
     assert not old.sms_consent
     assert recent.phone and recent.anonymised_at is None
     assert anonymise_expired_customers() == 0  # idempotent
+
+
+def test_a_branch_knows_a_customer_from_registration_and_interactions(branch, other_branch):
+    from crm.models import CustomerBranch, Interaction
+    from crm.selectors import customers_known_at_branch
+    from crm.services import customer_find_or_create
+
+    customer, _ = customer_find_or_create(phone="13912345678", branch=branch)
+    assert list(customers_known_at_branch(branch=branch)) == [customer]
+    assert not customers_known_at_branch(branch=other_branch).exists()
+    first = CustomerBranch.objects.get(customer=customer, branch=branch)
+
+    later = first.last_seen_at + timedelta(days=3)
+    services.interaction_record(
+        customer=customer,
+        branch=other_branch,
+        kind=Interaction.Kind.BRANCH_SERVICE,
+        occurred_at=later,
+    )
+    assert list(customers_known_at_branch(branch=other_branch)) == [customer]
+    customer_find_or_create(phone="139 1234 5678", branch=branch)  # seen again at the first
+    again = CustomerBranch.objects.get(customer=customer, branch=branch)
+    assert again.first_seen_at == first.first_seen_at
+    assert again.last_seen_at >= first.last_seen_at
+    assert CustomerBranch.objects.filter(customer=customer).count() == 2

@@ -19,12 +19,14 @@ from queueing.models import Ticket, TicketEvent
 from queueing.states import TicketStatus
 
 BUDGET = {
-    "register": 25,  # customer (one insert, one audit entry), ticket number, ticket, event, outbox, visit
+    # customer (one insert, one audit entry, known at the branch), ticket number, ticket, event,
+    # outbox, visit
+    "register": 26,
     "issue": 14,
     "call": 18,
     "start": 13,  # + the seat check: the counter is locked before the ticket
     "finish": 26,  # the counter's checklist rules (reception) + after-commit delivery to reception
-    "complete": 50,  # + deliveries: CRM interaction, then survey invitation
+    "complete": 51,  # + deliveries: CRM interaction (customer seen here), survey invitation
     "version": 1,  # a poll after the cached copy expired; 0 while it holds
 }
 
