@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 
@@ -82,6 +82,13 @@ class Branch(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def local_name(self) -> str:
+        """The name in the reader's language: English when there is one, else the Chinese."""
+        if (translation.get_language() or "").startswith("en") and self.name_en:
+            return self.name_en
+        return self.name
 
 
 class Role(models.TextChoices):
