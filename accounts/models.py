@@ -16,6 +16,8 @@ from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from .names import pick_name
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -29,6 +31,7 @@ def new_display_token() -> str:
 class Branch(models.Model):
     code = models.SlugField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name (Chinese)"), max_length=100)
+    name_zh_hant = models.CharField(_("name (Traditional Chinese)"), max_length=100, blank=True)
     name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_time_zone]
@@ -85,10 +88,13 @@ class Branch(models.Model):
 
     @property
     def local_name(self) -> str:
-        """The name in the reader's language: English when there is one, else the Chinese."""
-        if (translation.get_language() or "").startswith("en") and self.name_en:
-            return self.name_en
-        return self.name
+        """The name in the reader's language (accounts.names.pick_name's fallback order)."""
+        return pick_name(
+            translation.get_language(),
+            zh_hans=self.name,
+            zh_hant=self.name_zh_hant,
+            en=self.name_en,
+        )
 
 
 class Role(models.TextChoices):

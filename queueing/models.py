@@ -6,6 +6,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Branch
+from accounts.names import pick_name
 
 from .routing import PriorityClass
 from .states import STATUS_LABELS, TicketAction, TicketStatus
@@ -28,6 +29,7 @@ class Service(models.Model):
     branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="services")
     code = models.SlugField(_("code"), max_length=30)
     name_zh = models.CharField(_("name (Chinese)"), max_length=60)
+    name_zh_hant = models.CharField(_("name (Traditional Chinese)"), max_length=60, blank=True)
     name_en = models.CharField(_("name (English)"), max_length=60)
     prefix = models.CharField(
         _("queue prefix"),
@@ -63,8 +65,13 @@ class Service(models.Model):
 
     @property
     def display_name(self) -> str:
-        lang = translation.get_language() or "zh-hans"
-        return self.name_en if lang.startswith("en") else self.name_zh
+        """The name in the reader's language (accounts.names.pick_name's fallback order)."""
+        return pick_name(
+            translation.get_language(),
+            zh_hans=self.name_zh,
+            zh_hant=self.name_zh_hant,
+            en=self.name_en,
+        )
 
 
 class Counter(models.Model):

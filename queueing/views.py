@@ -24,8 +24,7 @@ from .models import Ticket
 from .states import FINAL, TicketStatus
 
 # The board and the printed ticket are bilingual signs: Chinese and English side by side,
-# whatever the viewer's language.
-SIGN_LANGUAGES = ("zh-hans", "en")
+# whatever the viewer's language; the Chinese in the script the viewer chose (sign_languages).
 CALL_SENTENCE = _("Ticket %(code)s, please go to counter %(counter)s")
 GO_TO_COUNTER = _("Please go to counter %(counter)s")
 BOARD_LABELS = {
@@ -58,8 +57,15 @@ def _in_language(lang: str, message, **params) -> str:
     return text % params if params else text
 
 
+def sign_languages() -> tuple[str, str]:
+    """(Chinese, English) for a sign: Traditional Chinese for a viewer who chose it (the
+    language switch, or the browser's preference), else Simplified."""
+    chosen = (translation.get_language() or "").lower()
+    return ("zh-hant" if chosen.startswith("zh-hant") else "zh-hans"), "en"
+
+
 def _bilingual(message, **params) -> dict[str, str]:
-    zh, en = (_in_language(lang, message, **params) for lang in SIGN_LANGUAGES)
+    zh, en = (_in_language(lang, message, **params) for lang in sign_languages())
     if zh == en:  # not translated yet: one line, not the same sentence twice
         return {"zh": zh, "en": ""}
     return {"zh": zh, "en": en}
@@ -102,6 +108,7 @@ def _board_state(branch: Branch) -> dict:
         "waiting": waiting,
         "waiting_total": sum(row["waiting"] for row in waiting),
         "t": _bilingual_labels(BOARD_LABELS),
+        "sign_zh": sign_languages()[0],
     }
 
 
@@ -156,6 +163,7 @@ def ticket_print(request: HttpRequest, pk: int) -> HttpResponse:
         "status_url": status_url,
         "qr_uri": segno.make(status_url, error="m").svg_data_uri(scale=4, border=2),
         "t": _bilingual_labels(TICKET_LABELS),
+        "sign_zh": sign_languages()[0],
     }
     return render(request, "queueing/ticket_print.html", context)
 
