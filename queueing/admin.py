@@ -3,17 +3,20 @@
 Values are validated by the models' validators and clean() (shared with every form and
 ModelSerializer). A counter's live state — open, paused, who is seated — is read-only here: it
 changes only through the services, so that every change is in the counter's audit trail
-(CounterEvent, read-only below). Branch scoping of the admin is a separate task.
+(CounterEvent, read-only below). A branch administrator sees and configures only their
+branches' rows (accounts.admin_scoping).
 """
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_scoping import READ_ONLY, BranchScopedAdmin, BranchScopedInline
+
 from .models import Counter, CounterEvent, CounterSkill, Service
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(BranchScopedAdmin):
     list_display = [
         "prefix",
         "code",
@@ -33,8 +36,9 @@ class ServiceAdmin(admin.ModelAdmin):
     ordering = ["branch", "sort_order", "code"]
 
 
-class CounterSkillInline(admin.TabularInline):
+class CounterSkillInline(BranchScopedInline, admin.TabularInline):
     model = CounterSkill
+    branch_path = "counter__branch"
     extra = 1
     fields = ["service", "rank"]
     ordering = ["rank"]
@@ -43,7 +47,7 @@ class CounterSkillInline(admin.TabularInline):
 
 
 @admin.register(Counter)
-class CounterAdmin(admin.ModelAdmin):
+class CounterAdmin(BranchScopedAdmin):
     list_display = ["number", "label", "branch", "is_open", "is_paused", "teller", "served"]
     list_filter = ["branch", "is_open", "is_paused"]
     list_select_related = ["branch", "teller"]
@@ -63,8 +67,10 @@ class CounterAdmin(admin.ModelAdmin):
 
 
 @admin.register(CounterEvent)
-class CounterEventAdmin(admin.ModelAdmin):
+class CounterEventAdmin(BranchScopedAdmin):
     """Read-only: the audit trail of counters (opened, closed, taken over, left)."""
+
+    branch_admin_may = READ_ONLY
 
     list_display = ["at", "counter", "branch", "action", "by", "previous_teller", "reason"]
     list_filter = ["branch", "action"]

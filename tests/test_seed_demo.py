@@ -3,9 +3,13 @@
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.urls import reverse
 
-from accounts.models import Branch
+from accounts.models import Branch, Membership, Role
+
+from .factories import BranchFactory, ServiceFactory
 
 
 @pytest.mark.django_db
@@ -23,3 +27,38 @@ def test_it_is_idempotent():
     call_command("seed_demo", stdout=StringIO())
     call_command("seed_demo", stdout=StringIO())
     assert Branch.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_demo_admin_is_a_branch_administrator_not_a_superuser():
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_staff and not admin.is_superuser
+    assert Membership.objects.filter(user=admin, role=Role.ADMIN, is_active=True).exists()
+    assert "createsuperuser" in out.getvalue()
+    others = get_user_model().objects.exclude(username="admin")
+    assert not others.filter(is_staff=True).exists()
+    assert not others.filter(is_superuser=True).exists()
+
+
+@pytest.mark.django_db
+def test_it_takes_superuser_status_back_from_an_older_demo_admin():
+    get_user_model().objects.create_user("admin", is_staff=True, is_superuser=True)
+    call_command("seed_demo", stdout=StringIO())
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_staff and not admin.is_superuser
+
+
+@pytest.mark.django_db
+def test_the_demo_admin_opens_the_settings_of_the_demo_branch_only(client):
+    call_command("seed_demo", stdout=StringIO())
+    elsewhere = ServiceFactory(branch=BranchFactory(code="elsewhere"))
+    client.force_login(get_user_model().objects.get(username="admin"))
+    response = client.get(reverse("admin:queueing_service_changelist"))
+    assert response.status_code == 200
+    shown = {service.branch.code for service in response.context["cl"].result_list}
+    assert shown == {"demo"}
+    assert (
+        client.get(reverse("admin:queueing_service_change", args=[elsewhere.pk])).status_code == 404
+    )

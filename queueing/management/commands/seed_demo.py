@@ -95,9 +95,13 @@ class Command(BaseCommand):
             )
             if created:
                 user.set_password(DEMO_PASSWORD)
-                if role == Role.ADMIN:
-                    user.is_staff = user.is_superuser = True
                 user.save()
+            if role == Role.ADMIN and (not user.is_staff or user.is_superuser):
+                # The branch administrator reaches the admin site (is_staff) but only for this
+                # branch; superusers are for the platform operator. Older demo databases made
+                # "admin" a superuser: this takes that back.
+                user.is_staff, user.is_superuser = True, False
+                user.save(update_fields=["is_staff", "is_superuser"])
             Membership.objects.get_or_create(user=user, branch=branch, role=role)
 
         self.stdout.write(self.style.SUCCESS(f"Demo branch '{branch.code}' ready: {branch.name}"))
@@ -107,3 +111,6 @@ class Command(BaseCommand):
         # PUBLIC_BASE_URL: `make run PORT=8101` sets it to the port the server really uses.
         board = reverse("queueing:board", args=[branch.display_token])
         self.stdout.write(f"Display board: {settings.PUBLIC_BASE_URL.rstrip('/')}{board}")
+        self.stdout.write(
+            "Platform operator (superuser, every branch): python manage.py createsuperuser"
+        )
