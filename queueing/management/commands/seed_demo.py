@@ -16,16 +16,17 @@ from queueing.models import Counter, CounterSkill, Service
 
 DEMO_PASSWORD = "branchflow-demo"  # noqa: S105 - printed for the demo; not for production
 
-# code, Chinese, English, prefix, target wait (min), standard handling (min), divertible
+# code, Simplified, Traditional, English, prefix, target wait (min), standard handling (min),
+# divertible
 SERVICES = [
-    ("cash", "现金存取", "Cash deposit / withdrawal", "A", 10, 5, True),
-    ("transfer", "转账汇款", "Transfer / remittance", "B", 15, 7, True),
-    ("account", "开户", "Account opening", "C", 20, 15, False),
-    ("card", "银行卡业务", "Card services", "D", 15, 8, False),
-    ("loan", "个人贷款", "Loans", "E", 20, 25, False),
-    ("wealth", "理财业务", "Wealth management", "F", 15, 20, False),
-    ("enquiry", "咨询", "Enquiry", "G", 10, 4, False),
-    ("corporate", "对公业务", "Corporate banking", "H", 20, 18, False),
+    ("cash", "现金存取", "現金存取", "Cash deposit / withdrawal", "A", 10, 5, True),
+    ("transfer", "转账汇款", "轉賬匯款", "Transfer / remittance", "B", 15, 7, True),
+    ("account", "开户", "開戶", "Account opening", "C", 20, 15, False),
+    ("card", "银行卡业务", "銀行卡業務", "Card services", "D", 15, 8, False),
+    ("loan", "个人贷款", "個人貸款", "Loans", "E", 20, 25, False),
+    ("wealth", "理财业务", "理財業務", "Wealth management", "F", 15, 20, False),
+    ("enquiry", "咨询", "諮詢", "Enquiry", "G", 10, 4, False),
+    ("corporate", "对公业务", "對公業務", "Corporate banking", "H", 20, 18, False),
 ]
 
 # counter number -> services it serves, in priority order
@@ -61,19 +62,25 @@ class Command(BaseCommand):
             code=code,
             defaults={
                 "name": "BranchFlow 示范支行",
+                "name_zh_hant": "BranchFlow 示範支行",
                 "name_en": "BranchFlow Demo Branch",
                 "time_zone": "Asia/Shanghai",
                 "opens_at": time(9, 0),
                 "closes_at": time(17, 0),
             },
         )
+        if not branch.name_zh_hant:  # a demo branch seeded before names had a Traditional form
+            branch.name_zh_hant = "BranchFlow 示範支行"
+            branch.save(update_fields=["name_zh_hant"])
         services = {}
-        for order, (svc_code, zh, en, prefix, target, standard, divertible) in enumerate(SERVICES):
+        for order, row in enumerate(SERVICES):
+            svc_code, zh, zh_hant, en, prefix, target, standard, divertible = row
             services[svc_code], _ = Service.objects.update_or_create(
                 branch=branch,
                 code=svc_code,
                 defaults={
                     "name_zh": zh,
+                    "name_zh_hant": zh_hant,
                     "name_en": en,
                     "prefix": prefix,
                     "target_wait_minutes": target,
