@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from .routing import (
 )
 
 __all__ = [
+    "HANDLING_CAP_FACTOR",
     "CounterState",
     "HandlingStats",
     "estimate_waits",
@@ -52,11 +54,18 @@ class HandlingStats:
     mean_s: Mapping[str, float]
 
 
+# A case counts for at most this many times the usual handling time (see handling_mean).
+HANDLING_CAP_FACTOR = 3.0
+# From this many samples on, "usual" is their median when it exceeds the standard time.
+MEDIAN_MIN_SAMPLES = 5
+
+
 def handling_mean(
     recent_durations_s: Sequence[float],
     standard_s: float,
     *,
     prior_weight: float = 5.0,
+    cap_factor: float | None = None,
 ) -> float:
     """Recent mean handling time, shrunk toward the service's standard time.
 
@@ -65,9 +74,15 @@ def handling_mean(
 
         (prior_weight * standard_s + sum(recent)) / (prior_weight + len(recent))
 
-    So a new service or a quiet morning starts at the standard time, one unusually long case
-    cannot double everyone's estimate, and with many samples the real recent behaviour wins
-    (5 samples with the default weight: halfway; 45 samples: 90 % data).
+    So a new service or a quiet morning starts at the standard time, and with many samples the
+    real recent behaviour wins (5 samples with the default weight: halfway; 45 samples: 90 %
+    data).
+
+    The shrinkage alone does not stop one outlier on a thin day: a "Finish" pressed 89 minutes
+    late against a 5-minute standard makes the mean 19 minutes, for every customer, all day.
+    With ``cap_factor`` (production passes HANDLING_CAP_FACTOR) each case counts for at most
+    ``cap_factor`` times the usual time: the standard, or with MEDIAN_MIN_SAMPLES samples their
+    median when longer, so a standard set too short is still learnt past.
     """
     if standard_s <= 0:
         raise ValueError("standard_s must be positive")
@@ -75,6 +90,13 @@ def handling_mean(
         raise ValueError("prior_weight cannot be negative")
     if any(duration < 0 for duration in recent_durations_s):
         raise ValueError("handling durations cannot be negative")
+    if cap_factor is not None:
+        if cap_factor < 1:
+            raise ValueError("cap_factor must be at least 1")
+        usual = standard_s
+        if len(recent_durations_s) >= MEDIAN_MIN_SAMPLES:
+            usual = max(standard_s, statistics.median(recent_durations_s))
+        recent_durations_s = [min(d, cap_factor * usual) for d in recent_durations_s]
     weight = prior_weight + len(recent_durations_s)
     if weight == 0:  # no samples and no prior: all we know is the standard time
         return float(standard_s)

@@ -120,7 +120,8 @@ def recent_calls(*, branch: Branch, limit: int = 8) -> list[Ticket]:
 
 
 def handling_stats(*, branch: Branch, sample: int = 30) -> eta.HandlingStats:
-    """Recent mean handling time per service, shrunk toward the standard when data is thin.
+    """Recent mean handling time per service, shrunk toward the standard when data is thin and
+    each case capped (a "Finish" pressed an hour late must not set everyone's wait).
 
     One query for the branch (newest first), then the last `sample` per service in Python:
     customers' status pages poll this, so it must not cost a query per service."""
@@ -146,7 +147,9 @@ def handling_stats(*, branch: Branch, sample: int = 30) -> eta.HandlingStats:
     return eta.HandlingStats(
         mean_s={
             service.code: eta.handling_mean(
-                recent[service.pk], service.standard_handle_minutes * 60.0
+                recent[service.pk],
+                service.standard_handle_minutes * 60.0,
+                cap_factor=eta.HANDLING_CAP_FACTOR,
             )
             for service in services
         }

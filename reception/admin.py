@@ -1,8 +1,29 @@
 from django.contrib import admin
 
-from accounts.admin_scoping import READ_ONLY, BranchScopedAdmin
+from accounts.admin_scoping import READ_ONLY, BranchScopedAdmin, BranchScopedInline
 
-from .models import Visit
+from .models import Visit, VisitHandover
+
+
+class VisitHandoverInline(BranchScopedInline, admin.TabularInline):
+    """Transfers of the visit: who handed the customer on, with what note and checks."""
+
+    model = VisitHandover
+    branch_path = "visit__branch"
+    branch_admin_may = READ_ONLY
+    extra = 0
+    can_delete = False
+    fields = [
+        "at",
+        "from_ticket",
+        "to_ticket",
+        "by",
+        "note",
+        "identity_verified",
+        "documents_signed",
+        "funds_handed_over",
+    ]
+    readonly_fields = fields
 
 
 @admin.register(Visit)
@@ -13,3 +34,4 @@ class VisitAdmin(BranchScopedAdmin):
     list_filter = ["branch", "route", "outcome"]
     list_select_related = ["branch", "customer", "service", "ticket"]
     raw_id_fields = ["customer", "ticket"]
+    inlines = [VisitHandoverInline]

@@ -47,6 +47,17 @@ class VisitListApi(BranchApi):
             allow_null=True, default=None, help_text="Omit or null: leave consent unchanged."
         )
         note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        update_name = serializers.BooleanField(
+            allow_null=True,
+            default=None,
+            help_text="For a known number typed with another name: true renames the customer, "
+            "false keeps the stored name; omitted, the request is refused (code name_differs).",
+        )
+        allow_second_ticket = serializers.BooleanField(
+            default=False,
+            help_text="Issue a ticket although the customer already holds an open one today "
+            "(otherwise refused with code already_waiting and that ticket).",
+        )
 
         class Meta:
             ref_name = "VisitRegisterInput"
@@ -78,24 +89,32 @@ class VisitListApi(BranchApi):
         service = queue_selectors.service_by_code(branch=request.branch, code=fields["service"])
         if service is None:
             raise ValidationError({"service": [_("No such service at this branch.")]})
-        visit = services.visit_register(
-            branch=request.branch,
-            registered_by=request.user,
-            phone=fields["phone"],
-            service=service,
-            name=fields["name"],
-            amount=fields.get("amount"),
-            needs=SpecialNeeds(
-                elderly=fields["elderly"],
-                disabled=fields["disabled"],
-                pregnant=fields["pregnant"],
-                vip=fields["vip"],
-                appointment_at=fields.get("appointment_at"),
-            ),
-            divert=fields["divert"],
-            sms_consent=fields["sms_consent"],
-            note=fields["note"],
-        )
+        try:
+            visit = services.visit_register(
+                branch=request.branch,
+                registered_by=request.user,
+                phone=fields["phone"],
+                service=service,
+                name=fields["name"],
+                amount=fields.get("amount"),
+                needs=SpecialNeeds(
+                    elderly=fields["elderly"],
+                    disabled=fields["disabled"],
+                    pregnant=fields["pregnant"],
+                    vip=fields["vip"],
+                    appointment_at=fields.get("appointment_at"),
+                ),
+                divert=fields["divert"],
+                sms_consent=fields["sms_consent"],
+                note=fields["note"],
+                update_name=fields["update_name"],
+                allow_second_ticket=fields["allow_second_ticket"],
+            )
+        except services.AlreadyWaiting as exc:
+            # The usual body of a refusal, plus the open ticket: the client can print it again.
+            body = {"detail": str(exc.message), "code": exc.code}
+            body["ticket"] = TicketOutputSerializer(exc.ticket).data
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
         return Response(VisitOutputSerializer(visit).data, status=status.HTTP_201_CREATED)
 
 

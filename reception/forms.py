@@ -66,6 +66,17 @@ class RegisterForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
 
+    # Answers to the lobby's two questions (reception.services.visit_register asks them); each
+    # holds only for the number it was asked about (`asked_phone`), never for one typed later.
+    name_choice = forms.ChoiceField(
+        label=_("Name on file"),
+        choices=[("keep", _("Keep the stored name")), ("update", _("Update the name"))],
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    second_ticket = forms.BooleanField(label=_("Issue a second ticket anyway"), required=False)
+    asked_phone = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
+
     NEEDS = ("elderly", "disabled", "pregnant", "vip", "appointment")
 
     def __init__(self, *args, branch, **kwargs) -> None:
@@ -75,6 +86,14 @@ class RegisterForm(forms.Form):
     def special_needs(self) -> list[forms.BoundField]:
         return [self[name] for name in self.NEEDS]
 
+    def answers(self) -> dict:
+        """The answers that still hold (for the number now typed), to show them again."""
+        cleaned = getattr(self, "cleaned_data", {})
+        return {
+            "second_ticket": cleaned.get("second_ticket", False),
+            "name_choice": cleaned.get("name_choice", ""),
+        }
+
     def clean_phone(self) -> str:
         phone = normalise_phone(self.cleaned_data["phone"])
         if not is_valid_phone(phone):
@@ -83,6 +102,9 @@ class RegisterForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        if normalise_phone(cleaned.get("asked_phone", "")) != cleaned.get("phone"):
+            cleaned["name_choice"], cleaned["second_ticket"] = "", False
+        cleaned["update_name"] = {"keep": False, "update": True}.get(cleaned.get("name_choice"))
         if cleaned.get("appointment") and not cleaned.get("appointment_at"):
             self.add_error("appointment_at", _("Enter the appointment time."))
         elif cleaned.get("appointment") and not appointment_in_window(
@@ -113,6 +135,9 @@ class FinishForm(forms.Form):
 
 
 class TransferForm(forms.Form):
+    """Where the customer goes, and what travels with them: a note for the next teller and the
+    control points already checked here (named apart from the finish form's on the same page)."""
+
     to_service = forms.ModelChoiceField(label=_("To service"), queryset=None, required=False)
     to_counter = forms.ModelChoiceField(label=_("To counter"), queryset=None, required=False)
     note = forms.CharField(
@@ -120,6 +145,15 @@ class TransferForm(forms.Form):
         max_length=200,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    handover_identity_verified = forms.BooleanField(label=_("Identity verified"), required=False)
+    handover_documents_signed = forms.BooleanField(label=_("Documents signed"), required=False)
+    handover_funds_handed_over = forms.BooleanField(label=_("Funds handed over"), required=False)
+
+    CHECKLIST = (
+        "handover_identity_verified",
+        "handover_documents_signed",
+        "handover_funds_handed_over",
     )
 
     def __init__(self, *args, branch, exclude_counter: Counter | None = None, **kwargs) -> None:
@@ -129,6 +163,13 @@ class TransferForm(forms.Form):
         if exclude_counter is not None:
             counters = counters.exclude(pk=exclude_counter.pk)
         self.fields["to_counter"].queryset = counters
+
+    def checklist(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.CHECKLIST]
+
+    def handover(self) -> dict[str, bool]:
+        """The checked control points, as visit_transfer takes them."""
+        return {name.removeprefix("handover_"): self.cleaned_data[name] for name in self.CHECKLIST}
 
 
 class TakeOverForm(forms.Form):

@@ -60,3 +60,36 @@ class Visit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} {self.registered_at:%Y-%m-%d %H:%M}"
+
+
+class VisitHandover(models.Model):
+    """What one teller hands on with a transfer: their note and the control points they had
+    already checked, so the next counter neither asks again nor assumes what was not done."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="handovers")
+    from_ticket = models.OneToOneField(
+        Ticket, on_delete=models.PROTECT, related_name="handover", verbose_name=_("from ticket")
+    )
+    to_ticket = models.OneToOneField(
+        Ticket, on_delete=models.PROTECT, related_name="handed_over", verbose_name=_("to ticket")
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("transferred by"),
+    )
+    at = models.DateTimeField(_("transferred at"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    identity_verified = models.BooleanField(_("identity verified"), default=False)
+    documents_signed = models.BooleanField(_("documents signed"), default=False)
+    funds_handed_over = models.BooleanField(_("funds handed over"), default=False)
+
+    class Meta:
+        verbose_name = _("handover")
+        verbose_name_plural = _("handovers")
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_ticket_id} → {self.to_ticket_id}"

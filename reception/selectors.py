@@ -1,14 +1,15 @@
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from accounts.models import Branch
 from accounts.timeutil import branch_today, local_day_bounds
 from crm.models import Customer
 from queueing.models import Counter, Ticket
 from queueing.selectors import waiting_by_service
+from queueing.states import TicketStatus
 
-from .models import Visit
+from .models import Visit, VisitHandover
 from .triage import showable_appointment
 
 
@@ -24,6 +25,46 @@ def with_showable_appointments(visits: Iterable[Visit]) -> list[Visit]:
 def visit_for_ticket(*, ticket: Ticket) -> Visit | None:
     visit = Visit.objects.select_related("customer", "service").filter(ticket=ticket).first()
     return with_showable_appointments([visit])[0] if visit else None
+
+
+def handovers_for_visit(*, visit: Visit) -> list[VisitHandover]:
+    """What each teller handed on when transferring this visit, oldest first."""
+    return list(
+        VisitHandover.objects.filter(visit=visit).select_related(
+            "by", "from_ticket__service", "from_ticket__counter", "to_ticket__service"
+        )
+    )
+
+
+# A customer holding one of these today is still being looked after: a second ticket is asked.
+OPEN_TICKET_STATUSES = (TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING)
+
+
+def customer_for_registration(*, phone: str, branch: Branch) -> tuple[str, Ticket | None] | None:
+    """For registering this (normalised) number at the branch: the stored name and the
+    customer's open ticket there today, or None for a number not on file. One query on the
+    usual path (the lobby's hot path); the ticket is read only when there is one."""
+    open_tickets = Ticket.objects.filter(
+        visit__customer=OuterRef("pk"),
+        branch=branch,
+        business_date=branch_today(branch),
+        status__in=OPEN_TICKET_STATUSES,
+    ).order_by("issued_at", "pk")
+    row = (
+        Customer.objects.filter(phone=phone)
+        .annotate(open_ticket_id=Subquery(open_tickets.values("pk")[:1]))
+        .values_list("name", "open_ticket_id")
+        .first()
+    )
+    if row is None:
+        return None
+    name, open_ticket_id = row
+    ticket = (
+        Ticket.objects.select_related("service").get(pk=open_ticket_id)
+        if open_ticket_id is not None
+        else None
+    )
+    return name, ticket
 
 
 def visits_today(*, branch: Branch) -> QuerySet[Visit]:

@@ -11,11 +11,13 @@ from accounts import outbox
 from accounts.errors import DomainError
 from accounts.models import Branch
 from crm.models import Interaction
+from crm.personal_data import is_valid_phone, normalise_phone
 from crm.services import customer_find_or_create, interaction_record
 from queueing.models import Counter, Service, Ticket
 from queueing.services import ticket_finish, ticket_issue, ticket_transfer
 
-from .models import Visit
+from .models import Visit, VisitHandover
+from .selectors import customer_for_registration
 from .triage import (
     APPOINTMENT_WINDOW_MESSAGE,
     SpecialNeeds,
@@ -31,6 +33,38 @@ class ReceptionError(DomainError):
     pass
 
 
+class AlreadyWaiting(ReceptionError):
+    """The customer already holds an open ticket today at this branch: the caller shows it
+    (to print it again) and may confirm a second one."""
+
+    code = "already_waiting"
+
+    def __init__(self, ticket: Ticket) -> None:
+        super().__init__(
+            _("This customer already has ticket %(code)s today (%(status)s).")
+            % {"code": ticket.code, "status": ticket.get_status_display()}
+        )
+        self.ticket = ticket
+
+
+class NameDiffers(ReceptionError):
+    """A known number typed with another name: the caller asks whether to update the stored
+    name or keep it, instead of the customer being renamed silently. The message leaves the
+    stored name out: the lobby's customer card shows it, under the card's own rule."""
+
+    code = "name_differs"
+
+    def __init__(self, *, typed: str) -> None:
+        super().__init__(
+            _(
+                "This number is registered under another name. Keep the stored name, or "
+                "update it to %(typed)s?"
+            )
+            % {"typed": typed}
+        )
+        self.typed = typed
+
+
 @transaction.atomic
 def visit_register(
     *,
@@ -44,8 +78,17 @@ def visit_register(
     divert: bool = False,
     sms_consent: bool | None = None,
     note: str = "",
+    update_name: bool | None = None,
+    allow_second_ticket: bool = False,
 ) -> Visit:
-    """Greet a customer: find or create them, then issue a ticket or send them to the machines."""
+    """Greet a customer: find or create them, then issue a ticket or send them to the machines.
+
+    Two things are asked, never assumed. A known number typed with another name raises
+    NameDiffers unless `update_name` says what to do (True: rename, False: keep the stored
+    name). A customer who already holds a waiting, called or served ticket today at this
+    branch gets no second one (AlreadyWaiting, with that ticket) unless
+    `allow_second_ticket`; a diversion to the machines issues no ticket, so it is not asked.
+    """
     needs = needs or SpecialNeeds()
     if service.branch_id != branch.pk:
         raise ReceptionError(_("That service belongs to another branch."))
@@ -53,6 +96,23 @@ def visit_register(
     # Forms and the API check this too, for a field error; this guards every other caller.
     if needs.appointment_at is not None and not appointment_in_window(needs.appointment_at, now):
         raise ReceptionError(APPOINTMENT_WINDOW_MESSAGE, code="appointment_at")
+    name = name.strip()
+    normalised = normalise_phone(phone)
+    # An invalid number is refused by customer_find_or_create, with its own message.
+    known = (
+        customer_for_registration(phone=normalised, branch=branch)
+        if is_valid_phone(normalised)
+        else None
+    )
+    if known is not None:
+        stored_name, open_ticket = known
+        if open_ticket is not None and not divert and not allow_second_ticket:
+            raise AlreadyWaiting(open_ticket)
+        if name and stored_name and name != stored_name:
+            if update_name is None:
+                raise NameDiffers(typed=name)
+            if not update_name:
+                name = ""  # crm keeps the stored name when given none
     customer, _created = customer_find_or_create(
         phone=phone,
         name=name,
@@ -212,9 +272,13 @@ def visit_transfer(
     to_service: Service | None = None,
     to_counter: Counter | None = None,
     note: str = "",
+    identity_verified: bool = False,
+    documents_signed: bool = False,
+    funds_handed_over: bool = False,
 ) -> Ticket:
     """Send the customer on to another service or counter: the visit moves to the new ticket
-    in the transfer's own transaction, so the two can never disagree."""
+    in the transfer's own transaction, so the two can never disagree. A handover record keeps
+    the teller's note and the control points already checked, for the next counter."""
     new_ticket = ticket_transfer(
         ticket_id=ticket_id,
         by=by,
@@ -223,7 +287,23 @@ def visit_transfer(
         branch=branch,
         note=note,
     )
-    Visit.objects.filter(ticket_id=ticket_id).update(ticket=new_ticket)
+    # The ticket first, then its visit: the order visit_complete_service takes them in.
+    visit = Visit.objects.select_for_update().filter(ticket_id=ticket_id).first()
+    if visit is None:  # a ticket issued without a visit: its transfer event keeps the note
+        return new_ticket
+    visit.ticket = new_ticket
+    visit.save(update_fields=["ticket"])
+    VisitHandover.objects.create(
+        visit=visit,
+        from_ticket_id=ticket_id,
+        to_ticket=new_ticket,
+        by=by,
+        at=timezone.now(),
+        note=note,
+        identity_verified=identity_verified,
+        documents_signed=documents_signed,
+        funds_handed_over=funds_handed_over,
+    )
     return new_ticket
 
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import get_for_branch, staff_required
 from accounts.errors import DomainError
-from accounts.models import Role
+from accounts.models import Branch, Role
 from crm.personal_data import is_valid_phone, normalise_phone
 from crm.selectors import customer_by_phone, customer_history
 from queueing import selectors as queue_selectors
@@ -31,28 +31,34 @@ HISTORY_LENGTH = 5
 # --- Lobby ------------------------------------------------------------------------------------
 
 
-def _lookup_context(raw_phone: str) -> dict:
-    """The customer card for a phone number: nothing while it is still being typed."""
+def _lookup_context(raw_phone: str, branch: Branch) -> dict:
+    """The customer card for a phone number: nothing while it is still being typed; for a
+    customer already holding a ticket here today, that ticket, before anything is issued."""
     phone = normalise_phone(raw_phone)
     complete = is_valid_phone(phone)
     customer = customer_by_phone(phone=phone) if complete else None
+    known = selectors.customer_for_registration(phone=phone, branch=branch) if customer else None
     return {
         "lookup_done": complete,
         "customer": customer,
         "visit_count": selectors.visit_count_for_customer(customer=customer) if customer else 0,
+        "card_ticket": known[1] if known else None,
     }
 
 
-def _lobby_context(request: HttpRequest, form: RegisterForm) -> dict:
+def _lobby_context(request: HttpRequest, form: RegisterForm, *, asked: dict | None = None) -> dict:
     context = {"form": form, "visits": selectors.visits_today(branch=request.branch)}
     if form.is_bound:  # shown again after an error: keep the card of the number entered
-        context.update(_lookup_context(form.data.get("phone", "")))
+        context.update(_lookup_context(form.data.get("phone", ""), request.branch))
+    # A question the service asked (a second ticket, the name on file), with its answer fields.
+    context.update(asked or {})
     return context
 
 
 @staff_required(Role.LOBBY_MANAGER)
 def lobby(request: HttpRequest) -> HttpResponse:
     form = RegisterForm(request.POST or None, branch=request.branch)
+    asked = {}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -74,12 +80,20 @@ def lobby(request: HttpRequest) -> HttpResponse:
                 # An unticked box means "not asked", not "refused": keep an earlier consent.
                 sms_consent=data["sms_consent"] or None,
                 note=data["note"],
+                update_name=data["update_name"],
+                allow_second_ticket=data["second_ticket"],
             )
+        except services.AlreadyWaiting as exc:
+            form.add_error(None, exc.message)
+            asked = {"open_ticket": exc.ticket}
+        except services.NameDiffers as exc:
+            form.add_error(None, exc.message)
+            asked = {"name_question": True}
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
             return redirect("reception:visit_done", pk=visit.pk)
-    return render(request, "reception/lobby.html", _lobby_context(request, form))
+    return render(request, "reception/lobby.html", _lobby_context(request, form, asked=asked))
 
 
 def _render_visits(request: HttpRequest) -> HttpResponse:
@@ -97,13 +111,15 @@ def lobby_visits(request: HttpRequest) -> HttpResponse:
     return _render_visits(request)
 
 
-@require_GET
+@require_POST
 @staff_required(Role.LOBBY_MANAGER)
 def customer_lookup(request: HttpRequest) -> HttpResponse:
+    """The customer card as the number is typed. A POST: a number in a query string would end up
+    in access logs, proxies and the browser's history."""
     return render(
         request,
         "reception/lobby.html#customer-card",
-        _lookup_context(request.GET.get("phone", "")),
+        _lookup_context(request.POST.get("phone", ""), request.branch),
     )
 
 
@@ -193,6 +209,8 @@ def _counter_context(
         "current": current,
         "visit": visit,
         "history": _history_rows(visit, counter) if visit else [],
+        # What earlier counters handed on with a transfer: their note and checked points.
+        "handovers": selectors.handovers_for_visit(visit=visit) if visit else [],
         "finish_form": finish_form or FinishForm(),
         "transfer_form": transfer_form
         or TransferForm(branch=request.branch, exclude_counter=counter),
@@ -267,6 +285,7 @@ def _run_counter_action(request: HttpRequest, counter: Counter) -> dict:
                 to_service=form.cleaned_data["to_service"],
                 to_counter=form.cleaned_data["to_counter"],
                 note=form.cleaned_data["note"],
+                **form.handover(),
             )
         except DomainError as exc:
             form.add_error(None, exc.message)

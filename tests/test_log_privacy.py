@@ -45,7 +45,7 @@ def test_a_full_visit_logs_no_phone_or_id_number(
 ):
     client.force_login(lobby_manager)
     for written in WRITTEN:
-        client.get(reverse("reception:customer_lookup"), {"phone": written})
+        client.post(reverse("reception:customer_lookup"), {"phone": written})
     client.post(
         reverse("reception:lobby"),
         {"phone": "138-0013-8000", "service": cash.pk, "action": "ticket", "sms_consent": "on"},

@@ -20,8 +20,8 @@ from queueing.states import TicketStatus
 
 BUDGET = {
     # customer (one insert, one audit entry, known at the branch), ticket number, ticket, event,
-    # outbox, visit
-    "register": 26,
+    # outbox, visit; + the look-up for a ticket the customer already holds today
+    "register": 27,
     "issue": 14,
     "call": 18,
     "start": 13,  # + the seat check: the counter is locked before the ticket

@@ -1,13 +1,16 @@
 """The display board, the printed ticket and the customer's status page."""
 
 import re
+from datetime import timedelta
 
 import pytest
 import time_machine
 from django.urls import reverse
 
-from queueing import broadcast, services
+from queueing import broadcast, selectors, services
 from queueing.links import ticket_status_token
+from queueing.models import Ticket
+from queueing.routing import PriorityClass
 
 
 @pytest.fixture
@@ -224,3 +227,45 @@ def test_the_printed_ticket_leads_back_to_the_lobby(client, lobby_manager, issue
     html = client.get(reverse("queueing:ticket_print", args=[ticket.pk])).content.decode()
     back = html.split('class="back"', 1)[0].rsplit('href="', 1)[1].split('"', 1)[0]
     assert client.get(back).url == reverse("reception:lobby")  # home sends it to its screen
+
+
+# --- "About 19 min with 1 ahead, still 19 after they were called" (4 of 11, item 6) ----------
+
+
+def test_one_late_finish_does_not_set_everyones_wait(client, branch, cash, counter, teller):
+    """The first day: the only finished case had "Finish" pressed 89 minutes late. It counts
+    as 15 minutes (3 × the 5-minute standard), so 1 ahead is about 7 minutes, not 19; and
+    when the person ahead is called, the estimate drops."""
+
+    def outlook(ticket):
+        ticket.refresh_from_db()
+        state = selectors.ticket_outlook(ticket=ticket)
+        return state["people_ahead"], round(state["eta_s"])
+
+    with time_machine.travel("2026-11-23 09:00:00+08:00", tick=False) as clock:
+        late = services.ticket_issue(branch=branch, service=cash)
+        services.ticket_call_next(counter=counter, teller=teller)
+        services.ticket_start(ticket_id=late.pk, by=teller, branch=branch)
+        clock.shift(timedelta(minutes=89))
+        services.ticket_finish(ticket_id=late.pk, by=teller, branch=branch)
+        # The counter is free: one person ahead, then this customer.
+        ahead = services.ticket_issue(branch=branch, service=cash)
+        mine = services.ticket_issue(branch=branch, service=cash)
+        assert outlook(mine) == (1, 400)  # (5 × 300 + 900) / 6; uncapped it was 1140 s
+        page = client.get(status_url(mine), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "about 7 min" in page
+
+        # A VIP arrives and is served first: the counter is busy while this customer waits.
+        vip = services.ticket_issue(branch=branch, service=cash, priority=PriorityClass.VIP)
+        services.ticket_call_next(counter=counter, teller=teller)
+        services.ticket_start(ticket_id=vip.pk, by=teller, branch=branch)
+        clock.shift(timedelta(minutes=2))
+        people, before = outlook(mine)
+        assert (people, before) == (1, 680)  # 400 - 120 left for the current one, + 400
+        clock.shift(timedelta(minutes=2))
+        services.ticket_finish(ticket_id=vip.pk, by=teller, branch=branch)
+        services.ticket_call_next(counter=counter, teller=teller)
+        assert Ticket.objects.get(pk=ahead.pk).status == "called"
+        people, after = outlook(mine)
+        assert people == 0 and after < before
+        assert after == round((5 * 300 + 900 + 240) / 7)  # the VIP's 4 minutes count too

@@ -131,11 +131,11 @@ def test_it_looks_up_a_known_customer_with_the_number_masked(client, lobby_manag
     client.force_login(lobby_manager)
     register(client, cash)
     url = reverse("reception:customer_lookup")
-    html = client.get(url, {"phone": "138 0013 8000"}, HTTP_HX_REQUEST="true").content.decode()
+    html = client.post(url, {"phone": "138 0013 8000"}, HTTP_HX_REQUEST="true").content.decode()
     assert "张三" in html and MASKED in html and PHONE not in html
     assert "1 visit" in html and "<html" not in html
-    assert "New customer" in client.get(url, {"phone": "13900000000"}).content.decode()
-    assert "New customer" not in client.get(url, {"phone": "1390"}).content.decode()  # typing
+    assert "New customer" in client.post(url, {"phone": "13900000000"}).content.decode()
+    assert "New customer" not in client.post(url, {"phone": "1390"}).content.decode()  # typing
 
 
 def test_it_cancels_a_waiting_ticket_when_the_customer_leaves(client, lobby_manager, cash):
@@ -345,3 +345,57 @@ def test_it_shows_the_customers_recent_history_with_names(
     html = page_of(client, counter)
     assert "A002" in html
     assert "Served at a counter" in html and "Cash · Completed" in html
+
+
+# --- A transfer hands the customer on with what they said (issue 4 of 11, item 6) ---------------
+
+
+def test_the_receiving_counter_sees_the_need_notes_and_checks_of_a_transfer(
+    client, at_the_counter, teller, branch, loans, counter
+):
+    teller.first_name = "李明"
+    teller.save(update_fields=["first_name"])
+    response = act(
+        client,
+        counter,
+        "transfer",
+        to_service=loans.pk,
+        note="要办房贷",
+        handover_identity_verified="on",
+    )
+    assert response.status_code == 302
+    old = at_the_counter.ticket
+    handover = at_the_counter.handovers.get()
+    assert (handover.from_ticket, handover.note, handover.by) == (old, "要办房贷", teller)
+    assert (handover.identity_verified, handover.documents_signed) == (True, False)
+
+    colleague = UserFactory(username="teller2", first_name="张伟")
+    MembershipFactory(user=colleague, branch=branch, role=Role.TELLER)
+    desk = CounterFactory(branch=branch, number=2, serves=[loans], is_open=False)
+    client.force_login(colleague)
+    for action in ("open", "call"):
+        assert act(client, desk, action).status_code == 302
+    html = page_of(client, desk)
+    new = Ticket.objects.get(transferred_from=old)
+    assert new.code in html
+    panel = re.sub(r"\s+", " ", html)
+    # The need at the lobby and where the customer was sent, both.
+    assert "Need at the lobby</dt><dd>Cash" in panel and "Transferred to</dt><dd>Loans" in panel
+    assert "新卡" in panel  # the lobby's note
+    assert f"From Cash ({old.code}) to Loans" in panel
+    assert "by 李明, Counter 1," in panel and "要办房贷" in panel
+    assert "Identity verified: yes" in panel
+    assert "Documents signed: not yet" in panel and "Funds handed over: not yet" in panel
+
+
+def test_a_plain_visit_shows_no_handover(client, at_the_counter, counter):
+    html = page_of(client, counter)
+    assert "Handed over" not in html and "Need at the lobby" not in html
+
+
+def test_the_lobby_looks_a_number_up_by_post_never_in_a_url(client, lobby_manager, cash):
+    client.force_login(lobby_manager)
+    url = reverse("reception:customer_lookup")
+    assert client.get(url, {"phone": PHONE}).status_code == 405
+    page = client.get(reverse("reception:lobby")).content.decode()
+    assert f'hx-post="{url}"' in page and 'hx-params="phone"' in page

@@ -226,3 +226,77 @@ def test_naive_estimate() -> None:
     assert naive_estimate(6, 300.0, 2) == 900.0
     assert naive_estimate(0, 300.0, 1) == 0.0
     assert naive_estimate(3, 300.0, 0) == math.inf
+
+
+# --- "About 19 min with 1 ahead, still 19 min after they were called" (4 of 11, item 6) -------
+# The first day's one finished case had its "Finish" pressed 89 minutes late. Shrinkage alone
+# made the cash mean (5 × 300 + 5340) / 6 = 1140 s = 19 min: one person ahead at an idle
+# counter was "about 19 min", and calling that person left it at 19 (their service now took
+# the counter for the same 19 min). Each case now counts for at most 3 × the usual time.
+
+from queueing.eta import HANDLING_CAP_FACTOR  # noqa: E402
+
+FORGOTTEN_FINISH = [89 * 60.0]
+
+
+def first_day_mean(capped: bool = True) -> float:
+    cap = HANDLING_CAP_FACTOR if capped else None
+    return handling_mean(FORGOTTEN_FINISH, 300.0, cap_factor=cap)
+
+
+def test_the_seen_numbers_one_ahead_was_19_minutes() -> None:
+    queue = [ticket(1, minutes_ago=2), ticket(2, minutes_ago=1)]
+    seen = estimate_waits(
+        queue, [free(1, "A")], HandlingStats({"A": first_day_mean(False)}), NOW, NO_AGING
+    )
+    assert seen[2] == pytest.approx(19 * 60.0)
+    waits = estimate_waits(
+        queue, [free(1, "A")], HandlingStats({"A": first_day_mean()}), NOW, NO_AGING
+    )
+    # The late case counts as 15 minutes: (5 × 300 + 900) / 6 = 400 s, "about 7 min".
+    assert waits[2] == pytest.approx(400.0)
+
+
+def test_after_the_person_ahead_is_called_the_estimate_drops() -> None:
+    stats = HandlingStats({"A": first_day_mean()})
+    # Before: the counter's current customer has about 3 minutes left; 1 ahead, then ticket 2.
+    before = estimate_waits(
+        [ticket(1, minutes_ago=2), ticket(2, minutes_ago=1)],
+        [free(1, "A", busy_s=180.0)],
+        stats,
+        NOW,
+        NO_AGING,
+    )
+    # Ticket 1 is called: the counter is busy with it (a full handling), nobody is ahead.
+    after = estimate_waits(
+        [ticket(2, minutes_ago=1)], [free(1, "A", busy_s=stats.mean_s["A"])], stats, NOW, NO_AGING
+    )
+    assert before[2] == pytest.approx(580.0)
+    assert after[2] == pytest.approx(400.0)
+    assert after[2] < before[2]
+
+
+def test_a_capped_mean_ignores_no_ordinary_case() -> None:
+    ordinary = [240.0, 300.0, 420.0, 600.0, 900.0]  # all within 3 × the usual time
+    assert handling_mean(ordinary, 300.0, cap_factor=HANDLING_CAP_FACTOR) == pytest.approx(
+        handling_mean(ordinary, 300.0)
+    )
+
+
+def test_a_standard_set_too_short_is_still_learnt_past() -> None:
+    # Every case takes 20 minutes against a 5-minute standard: with enough samples the cap
+    # follows their median, so the mean climbs to the data, not to 3 × the standard.
+    slow = [1200.0] * 45
+    assert handling_mean(slow, 300.0, cap_factor=HANDLING_CAP_FACTOR) == pytest.approx(
+        handling_mean(slow, 300.0)
+    )
+    # One late "Finish" among them is still cut to 3 × their median.
+    late = [*slow[:-1], 5 * 3600.0]
+    assert handling_mean(late, 300.0, cap_factor=HANDLING_CAP_FACTOR) == pytest.approx(
+        (5 * 300.0 + 44 * 1200.0 + 3600.0) / 50
+    )
+
+
+def test_a_cap_below_one_is_refused() -> None:
+    with pytest.raises(ValueError):
+        handling_mean([300.0], 300.0, cap_factor=0.5)
