@@ -234,7 +234,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Documents the 400/403/404/413/429 each operation really gives (accounts/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "accounts.schema.BranchFlowAutoSchema",
     # Bounded limit/offset, body size and JSON nesting: bad input is a 4xx, never a 500.
     "DEFAULT_PAGINATION_CLASS": "accounts.api.BoundedLimitOffsetPagination",
     "DEFAULT_PARSER_CLASSES": [

@@ -89,3 +89,58 @@ def test_it_documents_the_public_survey_endpoint_without_login(schema):
 
 def test_it_serves_the_interactive_docs(db):
     assert APIClient().get("/api/docs/").status_code == 200
+
+
+def _documented(schema: dict, method: str, path: str) -> set[str]:
+    return set(schema["paths"][path][method]["responses"])
+
+
+def test_it_documents_the_errors_each_operation_gives(schema):
+    # A state change at an object: refused (400), not allowed (403), not found (404), locked out.
+    assert _documented(schema, "post", "/api/queue/tickets/{id}/start/") == {
+        "200",
+        "400",
+        "403",
+        "404",
+        "429",
+    }
+    # A body: also too large (413).
+    assert _documented(schema, "post", "/api/queue/tickets/") == {
+        "201",
+        "400",
+        "403",
+        "413",
+        "429",
+    }
+    # Nothing to refuse and nothing to look up: no 400, no 404.
+    assert _documented(schema, "get", "/api/queue/services/") == {"200", "403", "429"}
+    # Query parameters can be bad (a 400), an object can be missing (a 404).
+    assert _documented(schema, "get", "/api/crm/customers/{id}/interactions/") >= {"400", "404"}
+    # Public: no sign-in, so no 403; throttled, so 429.
+    assert _documented(schema, "post", "/api/feedback/public/responses/") == {
+        "201",
+        "400",
+        "413",
+        "429",
+    }
+
+
+def test_it_documents_both_shapes_of_a_400(schema):
+    bad = schema["paths"]["/api/queue/tickets/"]["post"]["responses"]["400"]
+    refs = {option["$ref"] for option in bad["content"]["application/json"]["schema"]["oneOf"]}
+    assert refs == {"#/components/schemas/Error", "#/components/schemas/ValidationError"}
+    components = schema["components"]["schemas"]
+    assert components["Error"]["required"] == ["detail"]
+    assert "code" in components["Error"]["properties"]
+    assert components["ValidationError"]["additionalProperties"]["type"] == "array"
+
+
+@pytest.mark.parametrize("credentials", [None, "wrong"])
+def test_not_signed_in_is_a_403_as_documented_never_a_401(branch, credentials):
+    # SessionAuthentication comes first and sends no challenge, so DRF answers 403.
+    client = APIClient()
+    if credentials:
+        client.credentials(HTTP_AUTHORIZATION="Basic " + "bm9ib2R5Ondyb25n")  # nobody:wrong
+    response = client.get("/api/kpi/today/")
+    assert response.status_code == 403
+    assert set(response.json()) == {"detail"}
