@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Branch
+from accounts.names import pick_name
 
 from .personal_data import mask_id_number, mask_phone
 
@@ -55,6 +57,11 @@ class Interaction(models.Model):
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="interactions")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     service_code = models.CharField(_("service"), max_length=30, blank=True)
+    # The service's names when it happened (crm knows no services): pages show these, in the
+    # reader's language, not the code. A later rename does not rewrite history.
+    service_name_zh = models.CharField(max_length=60, blank=True)
+    service_name_zh_hant = models.CharField(max_length=60, blank=True)
+    service_name_en = models.CharField(max_length=60, blank=True)
     summary = models.CharField(_("summary"), max_length=300, blank=True)
     outcome = models.CharField(_("outcome"), max_length=30, blank=True)
     staff = models.ForeignKey(
@@ -77,6 +84,19 @@ class Interaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d}"
+
+    @property
+    def service_label(self) -> str:
+        """The service in the reader's language; the code only when no name was recorded."""
+        return (
+            pick_name(
+                translation.get_language(),
+                zh_hans=self.service_name_zh,
+                zh_hant=self.service_name_zh_hant,
+                en=self.service_name_en,
+            )
+            or self.service_code
+        )
 
 
 class CustomerBranch(models.Model):

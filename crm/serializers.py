@@ -21,6 +21,9 @@ class InteractionOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=Interaction.Kind.choices)
     service_code = serializers.CharField()
+    service_name = serializers.CharField(
+        source="service_label", help_text="The service in the request's language."
+    )
     summary = serializers.CharField()
     outcome = serializers.CharField()
     staff = serializers.CharField(source="staff.username", allow_null=True)

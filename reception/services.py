@@ -33,6 +33,11 @@ class ReceptionError(DomainError):
     pass
 
 
+def _service_names(service: Service) -> tuple[str, str, str]:
+    """What crm keeps of a service with an interaction: its names (crm knows no services)."""
+    return service.name_zh, service.name_zh_hant, service.name_en
+
+
 class AlreadyWaiting(ReceptionError):
     """The customer already holds an open ticket today at this branch: the caller shows it
     (to print it again) and may confirm a second one."""
@@ -152,6 +157,7 @@ def visit_register(
             kind=Interaction.Kind.SELF_SERVICE,
             occurred_at=now,
             service_code=service.code,
+            service_names=_service_names(service),
             staff=registered_by,
             source=f"visit:{visit.pk}",
         )
@@ -318,6 +324,7 @@ def visit_record_ticket_end(*, ticket_id: int) -> Interaction | None:
     if visit is None or visit.ticket is None:
         return None
     ticket = visit.ticket
+    served = ticket.service if ticket.service_id else visit.service
     if ticket.status == "done":
         kind, outcome = Interaction.Kind.BRANCH_SERVICE, visit.outcome or Visit.Outcome.COMPLETED
     elif ticket.status == "no_show":
@@ -329,7 +336,8 @@ def visit_record_ticket_end(*, ticket_id: int) -> Interaction | None:
         branch=visit.branch,
         kind=kind,
         occurred_at=ticket.finished_at or timezone.now(),
-        service_code=ticket.service.code if ticket.service_id else visit.service.code,
+        service_code=served.code,
+        service_names=_service_names(served),
         summary=visit.error_note,
         outcome=outcome,
         staff=ticket.teller,

@@ -236,3 +236,30 @@ def test_the_page_and_the_api_agree_on_a_customer_who_is_still_waiting(
     assert api.get(reverse("api:crm-customer-detail", args=[visit.customer.pk])).status_code == 200
     found = api.post(reverse("api:crm-customer-search"), {"phone": PHONE}, format="json").json()
     assert [c["id"] for c in found] == [visit.customer.pk]
+
+
+def test_the_history_names_the_service_in_the_reader_s_language(
+    client, lobby_manager, teller, cash, counter
+):
+    """Seen: the service column showed internal codes ("cash")."""
+    from queueing import services as queue
+    from reception.services import visit_complete_service
+
+    cash.name_zh, cash.name_zh_hant, cash.name_en = "现金业务", "現金業務", "Cash"
+    cash.save()
+    visit = visit_register(
+        branch=cash.branch, registered_by=lobby_manager, phone=PHONE, service=cash
+    )
+    called = queue.ticket_call_next(counter=counter, teller=teller)
+    queue.ticket_start(ticket_id=called.pk, by=teller)
+    visit_complete_service(
+        ticket=called, teller=teller, outcome="completed", identity_verified=True
+    )
+    from reception.services import visit_record_ticket_end
+
+    visit_record_ticket_end(ticket_id=visit.ticket_id)  # what the outbox listener does
+    client.force_login(teller)
+    html = client.get(page(visit.customer)).content.decode()
+    assert "<td>Cash</td>" in html
+    client.cookies["django_language"] = "zh-hant"
+    assert "<td>現金業務</td>" in client.get(page(visit.customer)).content.decode()
