@@ -59,9 +59,11 @@ class Interaction(models.Model):
     service_code = models.CharField(_("service"), max_length=30, blank=True)
     # The service's names when it happened (crm knows no services): pages show these, in the
     # reader's language, not the code. A later rename does not rewrite history.
-    service_name_zh = models.CharField(max_length=60, blank=True)
-    service_name_zh_hant = models.CharField(max_length=60, blank=True)
-    service_name_en = models.CharField(max_length=60, blank=True)
+    service_name_zh = models.CharField(_("name (Chinese)"), max_length=60, blank=True)
+    service_name_zh_hant = models.CharField(
+        _("name (Traditional Chinese)"), max_length=60, blank=True
+    )
+    service_name_en = models.CharField(_("name (English)"), max_length=60, blank=True)
     summary = models.CharField(_("summary"), max_length=300, blank=True)
     outcome = models.CharField(_("outcome"), max_length=30, blank=True)
     staff = models.ForeignKey(

@@ -13,16 +13,18 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='interaction',
             name='service_name_en',
-            field=models.CharField(blank=True, max_length=60),
+            field=models.CharField(blank=True, max_length=60, verbose_name='name (English)'),
         ),
         migrations.AddField(
             model_name='interaction',
             name='service_name_zh',
-            field=models.CharField(blank=True, max_length=60),
+            field=models.CharField(blank=True, max_length=60, verbose_name='name (Chinese)'),
         ),
         migrations.AddField(
             model_name='interaction',
             name='service_name_zh_hant',
-            field=models.CharField(blank=True, max_length=60),
+            field=models.CharField(
+                blank=True, max_length=60, verbose_name='name (Traditional Chinese)'
+            ),
         ),
     ]
