@@ -68,3 +68,14 @@ def test_every_screen_the_readme_names_exists(client):
             resolve(concrete)
         except Resolver404:
             pytest.fail(f"README names {path}, which is not a page")
+
+
+def test_the_top_bar_names_the_role_in_the_reader_s_script(client, branch):
+    user = UserFactory(username="u-teller", first_name="李明")
+    MembershipFactory(user=user, branch=branch, role=Role.BRANCH_HEAD)
+    client.force_login(user)
+    client.cookies["django_language"] = "zh-hant"
+    html = client.get(reverse("kpi:today")).content.decode()
+    assert "李明" in html and "網點負責人" in html  # Traditional, from the catalogue
+    client.cookies["django_language"] = "en"
+    assert "Branch head" in client.get(reverse("kpi:today")).content.decode()

@@ -40,13 +40,15 @@ COUNTERS = {
 }
 
 # user name, full name, role, counter (tellers sit at one)
+# Names only: the role is shown beside them, translated (a title typed into the name would stay
+# in one script whatever the reader's language).
 STAFF = [
-    ("lobby", "大堂经理 王芳", Role.LOBBY_MANAGER),
-    ("teller1", "柜员 李明", Role.TELLER),
-    ("teller2", "柜员 张伟", Role.TELLER),
-    ("teller3", "柜员 刘洋", Role.TELLER),
-    ("head", "网点负责人 陈静", Role.BRANCH_HEAD),
-    ("admin", "网点管理员 赵磊", Role.ADMIN),
+    ("lobby", "王芳", Role.LOBBY_MANAGER),
+    ("teller1", "李明", Role.TELLER),
+    ("teller2", "张伟", Role.TELLER),
+    ("teller3", "刘洋", Role.TELLER),
+    ("head", "陈静", Role.BRANCH_HEAD),
+    ("admin", "赵磊", Role.ADMIN),
 ]
 
 
@@ -103,6 +105,9 @@ class Command(BaseCommand):
             if created:
                 user.set_password(DEMO_PASSWORD)
                 user.save()
+            elif user.first_name != full_name:  # older demo databases had titles in names
+                user.first_name = full_name
+                user.save(update_fields=["first_name"])
             if role == Role.ADMIN and (not user.is_staff or user.is_superuser):
                 # The branch administrator reaches the admin site (is_staff) but only for this
                 # branch; superusers are for the platform operator. Older demo databases made
