@@ -23,6 +23,7 @@ TICKET_FINISHED = "queueing.ticket_finished"  # serving -> done: the visit's ser
 TICKET_NO_SHOW = "queueing.ticket_no_show"
 TICKET_CANCELLED = "queueing.ticket_cancelled"
 TICKET_TRANSFERRED = "queueing.ticket_transferred"  # payload also has `new_ticket_id`
+TICKET_REINSTATED = "queueing.ticket_reinstated"  # cancelled -> waiting: "customer left" undone
 
 TOPIC_FOR_ACTION = {
     TicketAction.ISSUE: TICKET_ISSUED,
@@ -33,6 +34,7 @@ TOPIC_FOR_ACTION = {
     TicketAction.NO_SHOW: TICKET_NO_SHOW,
     TicketAction.CANCEL: TICKET_CANCELLED,
     TicketAction.TRANSFER: TICKET_TRANSFERRED,
+    TicketAction.REINSTATE: TICKET_REINSTATED,
 }
 
 

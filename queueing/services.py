@@ -7,7 +7,7 @@ any later caller obey the same rule. Sitting down (open), taking over another te
 and leaving are recorded in CounterEvent."""
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -243,6 +243,9 @@ def _apply(
     ):
         ticket.finished_at = at
         fields.add("finished_at")
+    elif action == TicketAction.REINSTATE:
+        ticket.finished_at = None
+        fields.add("finished_at")
     ticket.save(update_fields=sorted(fields))
     event = TicketEvent.objects.create(
         ticket=ticket,
@@ -342,6 +345,53 @@ def ticket_cancel(
     *, ticket_id: int, by: User | None, branch: Branch | None = None, note: str = ""
 ) -> Ticket:
     return _apply(_lock_ticket(ticket_id, branch=branch), TicketAction.CANCEL, by=by, note=note)
+
+
+# "Customer left" may be taken back this long after it was pressed: the customer was at the
+# machines or outside and returns holding the same paper ticket.
+REINSTATE_WINDOW = timedelta(minutes=5)
+# Who takes it back: the lobby, where "customer left" is pressed and the customer returns.
+REINSTATE_ROLES = (Role.LOBBY_MANAGER,)
+
+
+def ticket_reinstatable(ticket: Ticket, *, branch: Branch, now: datetime | None = None) -> bool:
+    """Whether ticket_reinstate would take this ticket back now (the user's role aside):
+    cancelled today, at most REINSTATE_WINDOW ago."""
+    now = now or timezone.now()
+    return (
+        ticket.status == TicketStatus.CANCELLED
+        and ticket.finished_at is not None
+        and now - ticket.finished_at <= REINSTATE_WINDOW
+        # A ticket of another day would wait in no queue anyone calls from.
+        and ticket.business_date == business_date_for(branch, now)
+    )
+
+
+@transaction.atomic
+def ticket_reinstate(*, ticket_id: int, by: User, branch: Branch | None = None) -> Ticket:
+    """Undo "customer left": a ticket cancelled in the last REINSTATE_WINDOW waits again with
+    the same number at its original place (arrival time, priority and bypass count are kept).
+
+    A no-show is not taken back: it is already in the customer's CRM history, and a later
+    finish of the same ticket would not be recorded there.
+    """
+    ticket = _lock_ticket(ticket_id, branch=branch)
+    if not user_has_role(user=by, branch=ticket.branch, roles=REINSTATE_ROLES):
+        raise QueueError(
+            _("Only the lobby manager may put a ticket back in the queue."), code="forbidden"
+        )
+    _check(ticket, TicketAction.REINSTATE)
+    now = timezone.now()
+    if not ticket_reinstatable(ticket, branch=ticket.branch, now=now):
+        raise QueueError(
+            _(
+                "Ticket %(code)s was cancelled more than %(minutes)s minutes ago: "
+                "issue a new ticket instead."
+            )
+            % {"code": ticket.code, "minutes": int(REINSTATE_WINDOW.total_seconds() // 60)},
+            code="too_late",
+        )
+    return _apply(ticket, TicketAction.REINSTATE, by=by, at=now)
 
 
 @transaction.atomic
@@ -497,6 +547,8 @@ def counter_release_teller(*, teller: User) -> list[Counter]:
 __all__ = [
     "ACTIVE_AT_COUNTER",
     "COUNTER_ROLES",
+    "REINSTATE_ROLES",
+    "REINSTATE_WINDOW",
     "TAKE_OVER_ROLES",
     "QueueError",
     "counter_close",
@@ -510,6 +562,8 @@ __all__ = [
     "ticket_issue",
     "ticket_no_show",
     "ticket_recall",
+    "ticket_reinstatable",
+    "ticket_reinstate",
     "ticket_start",
     "ticket_transfer",
 ]

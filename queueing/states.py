@@ -3,6 +3,9 @@
 waiting ─call→ called ─start→ serving ─finish→ done
    │             │  ↺ recall (up to the branch's N)   └─transfer→ transferred (+ a new waiting ticket)
    └─cancel→ cancelled        └─no_show→ no_show
+
+cancelled ─reinstate→ waiting: "customer left" taken back within minutes, same ticket, same place
+(queueing.services.ticket_reinstate).
 """
 
 from enum import StrEnum
@@ -29,6 +32,7 @@ class TicketAction(StrEnum):
     NO_SHOW = "no_show"
     CANCEL = "cancel"
     TRANSFER = "transfer"
+    REINSTATE = "reinstate"
 
 
 STATUS_LABELS = {
@@ -44,6 +48,8 @@ STATUS_LABELS = {
 TRANSITIONS: dict[tuple[TicketStatus, TicketAction], TicketStatus] = {
     (TicketStatus.WAITING, TicketAction.CALL): TicketStatus.CALLED,
     (TicketStatus.WAITING, TicketAction.CANCEL): TicketStatus.CANCELLED,
+    # Only a cancel is taken back: a no-show is already in the customer's CRM history.
+    (TicketStatus.CANCELLED, TicketAction.REINSTATE): TicketStatus.WAITING,
     (TicketStatus.CALLED, TicketAction.RECALL): TicketStatus.CALLED,
     (TicketStatus.CALLED, TicketAction.START): TicketStatus.SERVING,
     (TicketStatus.CALLED, TicketAction.NO_SHOW): TicketStatus.NO_SHOW,

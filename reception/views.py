@@ -8,6 +8,7 @@ action (a DomainError or an invalid form) re-renders with the message and what w
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -19,6 +20,7 @@ from crm.selectors import customer_by_phone, customer_history
 from queueing import selectors as queue_selectors
 from queueing import services as queue
 from queueing.models import Counter
+from queueing.states import TicketStatus
 
 from . import selectors, services
 from .forms import FinishForm, RegisterForm, TakeOverForm, TransferForm
@@ -46,8 +48,29 @@ def _lookup_context(raw_phone: str, branch: Branch) -> dict:
     }
 
 
+def _visits_context(request: HttpRequest, confirm: str | None = None) -> dict:
+    """Today's visits. `confirm` (a ticket id from the query string) asks "has the customer
+    left?" under that row while its ticket still waits; the polls carry it, so the question
+    stays until it is answered. `undo_ids`: cancelled tickets that may still be put back."""
+    branch = request.branch
+    visits = list(selectors.visits_today(branch=branch))
+    now = timezone.now()
+    waiting = {v.ticket_id for v in visits if v.ticket and v.ticket.status == TicketStatus.WAITING}
+    confirm_id = int(confirm) if confirm and confirm.isascii() and confirm.isdigit() else None
+    return {
+        "visits": visits,
+        "confirm_ticket_id": confirm_id if confirm_id in waiting else None,
+        "undo_ids": {
+            v.ticket_id
+            for v in visits
+            if v.ticket and queue.ticket_reinstatable(v.ticket, branch=branch, now=now)
+        },
+        "undo_minutes": int(queue.REINSTATE_WINDOW.total_seconds() // 60),
+    }
+
+
 def _lobby_context(request: HttpRequest, form: RegisterForm, *, asked: dict | None = None) -> dict:
-    context = {"form": form, "visits": selectors.visits_today(branch=request.branch)}
+    context = {"form": form, **_visits_context(request, request.GET.get("confirm"))}
     if form.is_bound:  # shown again after an error: keep the card of the number entered
         context.update(_lookup_context(form.data.get("phone", ""), request.branch))
     # A question the service asked (a second ticket, the name on file), with its answer fields.
@@ -96,19 +119,16 @@ def lobby(request: HttpRequest) -> HttpResponse:
     return render(request, "reception/lobby.html", _lobby_context(request, form, asked=asked))
 
 
-def _render_visits(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "reception/lobby.html#visits",
-        {"visits": selectors.visits_today(branch=request.branch)},
-    )
+def _render_visits(request: HttpRequest, confirm: str | None = None) -> HttpResponse:
+    return render(request, "reception/lobby.html#visits", _visits_context(request, confirm))
 
 
 @require_GET
 @staff_required(Role.LOBBY_MANAGER)
 def lobby_visits(request: HttpRequest) -> HttpResponse:
-    """Today's visits (the lobby page polls it so statuses follow the counters)."""
-    return _render_visits(request)
+    """Today's visits (the lobby page polls it so statuses follow the counters), with the
+    "has the customer left?" question for ?confirm=<ticket id>."""
+    return _render_visits(request, request.GET.get("confirm"))
 
 
 @require_POST
@@ -142,6 +162,23 @@ def ticket_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Ticket %(code)s cancelled.") % {"code": ticket.code})
+    if request.htmx:
+        return _render_visits(request)
+    return redirect("reception:lobby")
+
+
+@require_POST
+@staff_required(Role.LOBBY_MANAGER)
+def ticket_reinstate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo "customer left": the service decides whether it is still possible."""
+    try:
+        ticket = queue.ticket_reinstate(ticket_id=pk, by=request.user, branch=request.branch)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("Ticket %(code)s is waiting again, in its place.") % {"code": ticket.code}
+        )
     if request.htmx:
         return _render_visits(request)
     return redirect("reception:lobby")
@@ -196,6 +233,7 @@ def _counter_context(
     finish_form: FinishForm | None = None,
     transfer_form: TransferForm | None = None,
     take_over_form: TakeOverForm | None = None,
+    confirm_no_show: bool = False,
 ) -> dict:
     current = queue_selectors.counter_current_ticket(counter=counter)
     visit = selectors.visit_for_ticket(ticket=current) if current else None
@@ -207,6 +245,7 @@ def _counter_context(
         "held_by_other": counter.is_open and counter.teller_id is not None and not seated,
         "take_over_form": take_over_form or TakeOverForm(),
         "current": current,
+        "confirm_no_show": confirm_no_show,
         "visit": visit,
         "history": _history_rows(visit, counter) if visit else [],
         # What earlier counters handed on with a transfer: their note and checked points.
@@ -240,8 +279,8 @@ def counter_waiting(request: HttpRequest, pk: int) -> HttpResponse:
 def _run_counter_action(request: HttpRequest, counter: Counter) -> dict:
     """Dispatch one button of the counter screen to its service.
 
-    Returns the bound forms to show again when the action was refused ({} on success);
-    a DomainError propagates to the caller.
+    Returns the bound forms to show again when the action was refused, or the question to
+    ask first ({} on success); a DomainError propagates to the caller.
     """
     action = request.POST.get("action", "")
     user, branch = request.user, request.branch
@@ -269,6 +308,9 @@ def _run_counter_action(request: HttpRequest, counter: Counter) -> dict:
         messages.error(request, _("There is no customer at this counter."))
     elif action == "recall":
         queue.ticket_recall(ticket_id=current.pk, by=user, branch=branch)
+    elif action == "ask_no_show":
+        # Nothing changes yet: a no-show cannot be taken back, so the panel asks first.
+        return {"confirm_no_show": True}
     elif action == "no_show":
         queue.ticket_no_show(ticket_id=current.pk, by=user, branch=branch)
     elif action == "start":

@@ -6,12 +6,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from accounts.models import OutboxEvent, Role
 from queueing import services as queue
+from queueing.events import TICKET_REINSTATED
 from queueing.models import Ticket, TicketEvent
 from queueing.routing import PriorityClass
 from queueing.states import TicketAction, TicketStatus, allowed_actions, next_status
 
-from .factories import CounterFactory, ServiceFactory
+from .factories import CounterFactory, MembershipFactory, ServiceFactory, UserFactory
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -184,3 +186,102 @@ def test_priority_customers_go_first_but_only_k_times(branch, cash, counter, tel
         queue.ticket_finish(ticket_id=ticket.pk, by=teller)
     # Two VIPs pass the regular customer, then the regular customer is served.
     assert order == [vips[0].pk, vips[1].pk, regular.pk, vips[2].pk, vips[3].pk]
+
+
+# --- "Customer left" taken back (ticket_reinstate) ----------------------------------------------
+
+
+def test_only_a_cancel_can_be_taken_back_not_a_no_show():
+    assert allowed_actions(TicketStatus.CANCELLED) == {TicketAction.REINSTATE}
+    assert next_status(TicketStatus.CANCELLED, TicketAction.REINSTATE) == TicketStatus.WAITING
+    assert allowed_actions(TicketStatus.NO_SHOW) == set()
+
+
+@pytest.mark.django_db
+def test_a_cancelled_ticket_waits_again_in_its_place(branch, cash, counter, teller, lobby_manager):
+    first = queue.ticket_issue(branch=branch, service=cash)
+    second = queue.ticket_issue(branch=branch, service=cash)
+    queue.ticket_cancel(ticket_id=first.pk, by=lobby_manager, branch=branch)
+
+    back = queue.ticket_reinstate(ticket_id=first.pk, by=lobby_manager, branch=branch)
+
+    assert (back.code, back.status, back.finished_at) == ("A001", TicketStatus.WAITING, None)
+    event = TicketEvent.objects.filter(ticket=first).latest("pk")
+    assert (event.action, event.from_status, event.to_status, event.by) == (
+        TicketAction.REINSTATE,
+        TicketStatus.CANCELLED,
+        TicketStatus.WAITING,
+        lobby_manager,
+    )
+    published = OutboxEvent.objects.filter(topic=TICKET_REINSTATED).get()
+    assert published.payload["ticket_id"] == first.pk
+    # Its original place: ahead of the customer who came after it.
+    assert queue.ticket_call_next(counter=counter, teller=teller).pk == first.pk
+    assert Ticket.objects.get(pk=second.pk).status == TicketStatus.WAITING
+
+
+@pytest.mark.django_db
+def test_a_cancel_is_taken_back_only_for_a_few_minutes(branch, cash, lobby_manager):
+    with time_machine.travel(datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI), tick=False) as clock:
+        ticket = queue.ticket_issue(branch=branch, service=cash)
+        queue.ticket_cancel(ticket_id=ticket.pk, by=lobby_manager, branch=branch)
+        clock.shift(queue.REINSTATE_WINDOW)
+        ticket.refresh_from_db()
+        assert queue.ticket_reinstatable(ticket, branch=branch)  # the last moment still counts
+        clock.shift(1)
+        assert not queue.ticket_reinstatable(ticket, branch=branch)
+        with pytest.raises(queue.QueueError) as excinfo:
+            queue.ticket_reinstate(ticket_id=ticket.pk, by=lobby_manager, branch=branch)
+    assert excinfo.value.code == "too_late"
+    assert "A001" in str(excinfo.value.message)
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.CANCELLED
+
+
+@pytest.mark.django_db
+def test_a_cancel_of_yesterday_is_not_taken_back(branch, cash, lobby_manager):
+    # 23:58 to 00:01 is within the window, but the ticket belongs to a day nobody calls from.
+    with time_machine.travel(datetime(2026, 11, 23, 23, 58, tzinfo=SHANGHAI), tick=False) as clock:
+        ticket = queue.ticket_issue(branch=branch, service=cash)
+        queue.ticket_cancel(ticket_id=ticket.pk, by=lobby_manager, branch=branch)
+        clock.shift(180)
+        with pytest.raises(queue.QueueError) as excinfo:
+            queue.ticket_reinstate(ticket_id=ticket.pk, by=lobby_manager, branch=branch)
+    assert excinfo.value.code == "too_late"
+
+
+@pytest.mark.django_db
+def test_only_the_lobby_of_the_branch_takes_a_cancel_back(
+    branch, cash, teller, branch_head, lobby_manager, other_branch
+):
+    ticket = queue.ticket_issue(branch=branch, service=cash)
+    queue.ticket_cancel(ticket_id=ticket.pk, by=teller, branch=branch)
+    for someone_else in (teller, branch_head):
+        with pytest.raises(queue.QueueError) as excinfo:
+            queue.ticket_reinstate(ticket_id=ticket.pk, by=someone_else, branch=branch)
+        assert excinfo.value.code == "forbidden"
+    other_lobby = UserFactory(username="other-lobby")
+    MembershipFactory(user=other_lobby, branch=other_branch, role=Role.LOBBY_MANAGER)
+    with pytest.raises(queue.QueueError) as excinfo:
+        queue.ticket_reinstate(ticket_id=ticket.pk, by=other_lobby, branch=other_branch)
+    assert excinfo.value.code == "not_found"
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.CANCELLED
+    # Any lobby manager of the branch may, not only the one who pressed "customer left".
+    back = queue.ticket_reinstate(ticket_id=ticket.pk, by=lobby_manager, branch=branch)
+    assert back.status == TicketStatus.WAITING
+
+
+@pytest.mark.django_db
+def test_a_no_show_or_a_waiting_ticket_is_not_reinstated(
+    branch, cash, counter, teller, lobby_manager
+):
+    waiting = queue.ticket_issue(branch=branch, service=cash)
+    with pytest.raises(queue.QueueError) as excinfo:
+        queue.ticket_reinstate(ticket_id=waiting.pk, by=lobby_manager, branch=branch)
+    assert excinfo.value.code == "invalid_transition"
+    called = queue.ticket_call_next(counter=counter, teller=teller)
+    queue.ticket_no_show(ticket_id=called.pk, by=teller)
+    with pytest.raises(queue.QueueError) as excinfo:
+        queue.ticket_reinstate(ticket_id=called.pk, by=lobby_manager, branch=branch)
+    assert excinfo.value.code == "invalid_transition"

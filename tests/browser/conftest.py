@@ -1,7 +1,8 @@
 """Browser tests: Playwright (sync API) drives Debian's chromium against pytest-django's live server.
 
-Every page a test opens comes from `open_page`, which records JavaScript errors and console
-errors (CSP violations and failed static files show up there) and fails the test if any occurred.
+Every page a test opens comes from `open_page`, which records JavaScript errors, console errors
+(failed static files show up there) and Content-Security-Policy violations, and fails the test if
+any occurred.
 """
 
 import os
@@ -70,8 +71,17 @@ def loans(loans):
     return loans
 
 
+# Chromium also logs a violation to the console, but the event says which directive and which
+# script (htmx, ours), and does not depend on how the browser words its log.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => window.__reportCspViolation(
+  `${e.violatedDirective} blocked ${e.blockedURI || "inline"} (${e.sourceFile}:${e.lineNumber}:${e.columnNumber})`
+));
+"""
+
+
 class PageErrors:
-    """JavaScript exceptions and console errors of every page of a test."""
+    """JavaScript exceptions, console errors and CSP violations of every page of a test."""
 
     def __init__(self) -> None:
         self.messages: list[str] = []
@@ -79,6 +89,11 @@ class PageErrors:
     def watch(self, context: BrowserContext) -> None:
         context.on("weberror", lambda error: self.messages.append(f"page error: {error.error}"))
         context.on("console", self._console)
+        context.expose_binding(
+            "__reportCspViolation",
+            lambda source, text: self.messages.append(f"CSP violation: {text}"),
+        )
+        context.add_init_script(CSP_LISTENER)
 
     def _console(self, message) -> None:
         # Chromium asks for /favicon.ico by itself; staff pages (base.html) name no icon.
