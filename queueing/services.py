@@ -437,6 +437,21 @@ def ticket_transfer(
     return new_ticket
 
 
+def _refuse_second_seat(counter: Counter, teller: User) -> None:
+    """One teller, one counter: a customer called to a counter must find its teller there."""
+    elsewhere = (
+        Counter.objects.filter(branch_id=counter.branch_id, teller=teller, is_open=True)
+        .exclude(pk=counter.pk)
+        .first()
+    )
+    if elsewhere is not None:
+        raise QueueError(
+            _("You are seated at %(counter)s: close it first.")
+            % {"counter": elsewhere},
+            code="seated_elsewhere",
+        )
+
+
 @transaction.atomic
 def counter_open(*, counter: Counter, teller: User) -> Counter:
     """Sit down at the counter: open it, or take the free seat of an open counter nobody sits
@@ -454,6 +469,7 @@ def counter_open(*, counter: Counter, teller: User) -> Counter:
         )
     if counter.is_open and counter.teller_id == teller.pk and not counter.is_paused:
         return counter  # already seated here (a double click): nothing to record
+    _refuse_second_seat(counter, teller)
     counter.is_open, counter.is_paused, counter.teller = True, False, teller
     counter.save(update_fields=["is_open", "is_paused", "teller"])
     _record(counter, CounterEvent.Action.OPEN, by=teller)
@@ -483,6 +499,7 @@ def counter_take_over(*, counter: Counter, by: User, reason: str) -> Counter:
             _("Nobody else holds %(counter)s: open it instead.") % {"counter": counter},
             code="not_held",
         )
+    _refuse_second_seat(counter, by)
     previous = counter.teller
     counter.teller = by
     counter.save(update_fields=["teller"])

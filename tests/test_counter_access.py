@@ -508,3 +508,18 @@ def test_the_admin_adds_a_counter_with_skills_of_its_own_branch_only(
     counter = Counter.objects.get(branch=branch, number=7)
     assert [s.service for s in counter.skills.all()] == [cash]
     assert (counter.is_open, counter.teller) == (False, None)  # opened at the counter only
+
+
+def test_a_teller_sits_at_one_counter_at_a_time(branch, cash, counter, teller):
+    """Seen: one teller held two counters; a customer called to the second found nobody."""
+    from queueing import services as queue
+    from tests.factories import CounterFactory
+
+    second = CounterFactory(branch=branch, number=2, serves=[cash], is_open=False)
+    with pytest.raises(queue.QueueError) as refused:
+        queue.counter_open(counter=second, teller=teller)
+    assert refused.value.code == "seated_elsewhere"
+    second.refresh_from_db()
+    assert (second.is_open, second.teller_id) == (False, None)
+    queue.counter_close(counter=counter, teller=teller)
+    assert queue.counter_open(counter=second, teller=teller).teller_id == teller.pk

@@ -15,6 +15,14 @@ from queueing.states import TicketAction, TicketStatus, allowed_actions, next_st
 
 from .factories import CounterFactory, MembershipFactory, ServiceFactory, UserFactory
 
+
+def colleague(branch, username: str):
+    """Another teller of the branch (a teller sits at one counter at a time)."""
+    user = UserFactory(username=username)
+    MembershipFactory(user=user, branch=branch, role=Role.TELLER)
+    return user
+
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -96,7 +104,7 @@ def test_it_transfers_to_the_front_keeping_the_arrival_time(branch, cash, loans,
     assert new.arrived_at == serving.arrived_at
     assert new.transferred_from_id == serving.pk
     assert new.code.startswith("E")
-    other_teller = serving.teller
+    other_teller = colleague(branch, "loans-teller")  # one teller, one counter
     queue.counter_open(counter=loan_counter, teller=other_teller)
     assert queue.ticket_call_next(counter=loan_counter, teller=other_teller).pk == new.pk
     assert Ticket.objects.get(pk=regular.pk).status == TicketStatus.WAITING
@@ -107,10 +115,11 @@ def test_it_transfers_to_a_named_counter_only(branch, cash, serving, teller):
     counter_two = CounterFactory(branch=branch, number=2, serves=[cash])
     counter_three = CounterFactory(branch=branch, number=3, serves=[cash])
     new = queue.ticket_transfer(ticket_id=serving.pk, by=teller, to_counter=counter_two)
-    queue.counter_open(counter=counter_three, teller=teller)
-    assert queue.ticket_call_next(counter=counter_three, teller=teller) is None
-    queue.counter_open(counter=counter_two, teller=teller)
-    assert queue.ticket_call_next(counter=counter_two, teller=teller).pk == new.pk
+    at_three, at_two = colleague(branch, "teller-3"), colleague(branch, "teller-2")
+    queue.counter_open(counter=counter_three, teller=at_three)
+    assert queue.ticket_call_next(counter=counter_three, teller=at_three) is None
+    queue.counter_open(counter=counter_two, teller=at_two)
+    assert queue.ticket_call_next(counter=counter_two, teller=at_two).pk == new.pk
 
 
 @pytest.mark.django_db
