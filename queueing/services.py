@@ -446,8 +446,7 @@ def _refuse_second_seat(counter: Counter, teller: User) -> None:
     )
     if elsewhere is not None:
         raise QueueError(
-            _("You are seated at %(counter)s: close it first.")
-            % {"counter": elsewhere},
+            _("You are seated at %(counter)s: close it first.") % {"counter": elsewhere},
             code="seated_elsewhere",
         )
 
