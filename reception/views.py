@@ -210,14 +210,13 @@ def _counter(request: HttpRequest, pk: int) -> Counter:
 
 def _history_rows(visit: Visit, counter: Counter) -> list[dict]:
     """The customer's last interactions at this branch (another branch's visits and notes are
-    theirs), with the branch's service names and outcome labels in place of the stored codes."""
-    services = queue_selectors.services_for_branch(branch=counter.branch, active_only=False)
-    names = {service.code: service.display_name for service in services}
+    theirs), with the service's name (kept on the interaction, in the reader's language) and
+    the outcome's label in place of the stored codes."""
     outcomes = dict(Visit.Outcome.choices)
     return [
         {
             "interaction": item,
-            "service": names.get(item.service_code, item.service_code),
+            "service": item.service_label,
             "outcome": outcomes.get(item.outcome, ""),
         }
         for item in customer_history(
