@@ -56,4 +56,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as u; host = os.environ.get('DJANGO_ALLOWED_HOSTS', 'localhost').split(',')[0].strip().lstrip('.').replace('*', 'localhost'); u.urlopen(u.Request('http://127.0.0.1:8000/healthz/', headers={'Host': host}), timeout=4)"]
 
-CMD ["gunicorn", "config.asgi:application", "-c", "config/gunicorn.py"]
+CMD ["gunicorn", "config.wsgi:application", "-c", "config/gunicorn.py"]

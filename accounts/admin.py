@@ -28,6 +28,7 @@ from .admin_scoping import (
     scoped_admin_for,
 )
 from .models import Branch, Membership, OutboxDelivery, OutboxEvent, Role
+from .receivers import forget_users
 
 User = get_user_model()
 LogEntry = get_logentry_model()
@@ -39,6 +40,7 @@ def give_branch_admins_the_admin_site(memberships) -> None:
     user_ids = [m.user_id for m in memberships if m.role == Role.ADMIN and m.is_active]
     if user_ids:
         User.objects.filter(pk__in=user_ids, is_staff=False).update(is_staff=True)
+        forget_users(user_ids)  # a bulk update sends no signal: drop the cached users
 
 
 class SavesMemberships:

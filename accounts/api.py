@@ -26,9 +26,10 @@ def exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):  # Django's own cap, met while DRF reads the body
         exc = PayloadTooLarge()
     if isinstance(exc, DomainError):
-        return Response(
-            {"detail": str(exc.message), "code": exc.code}, status=status.HTTP_400_BAD_REQUEST
-        )
+        # "not_found": the services looked the object up within the user's branch themselves
+        # (one query fewer on the hot path); another branch's object is a 404 as everywhere.
+        code = status.HTTP_404_NOT_FOUND if exc.code == "not_found" else status.HTTP_400_BAD_REQUEST
+        return Response({"detail": str(exc.message), "code": exc.code}, status=code)
     if isinstance(exc, DjangoValidationError):
         body = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)

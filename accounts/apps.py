@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Branches and staff")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (registers the cache invalidation)

@@ -2,8 +2,8 @@
 
 * `publish(topic, payload)` writes an OutboxEvent, and one OutboxDelivery per listener of the
   topic, in the caller's transaction: the event exists if and only if the change committed.
-* After commit, a nudge delivers the new events at once, in the same process. Whatever happens
-  to the nudge (the process dies, the nudge fails), beat's `accounts.tasks.relay_outbox` sweeps
+* After commit, a nudge queues a task that delivers the new events at once, in a worker (not in
+  the request). Whatever happens to the nudge (the process dies, no broker), beat's `accounts.tasks.relay_outbox` sweeps
   every due delivery, so each listener runs at least once.
 * Each delivery runs in its own transaction: the row is claimed with
   `SELECT … FOR UPDATE SKIP LOCKED`, the listener runs in a savepoint, and the delivery is
@@ -18,6 +18,7 @@ Listeners register with `@listener("topic", name="app.what_it_does")` in their a
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 from collections import defaultdict
@@ -27,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
@@ -58,27 +60,83 @@ def listeners_for(topic: str) -> list[str]:
     return sorted(_listeners.get(topic, {}))
 
 
-def publish(topic: str, payload: dict[str, Any], *, branch_id: int | None = None) -> OutboxEvent:
-    """Record an event in the current transaction; deliver it after commit."""
-    if not transaction.get_connection().in_atomic_block:
+def publish(topic: str, payload: dict[str, Any], *, branch_id: int | None = None) -> int | None:
+    """Record an event in the current transaction; deliver it after commit. Returns its id.
+
+    An event no listener acts on is not written: the outbox carries what another app acts on,
+    and the history of the change itself is its own app's record (a TicketEvent, say). The
+    event and its deliveries are one statement on PostgreSQL (the hot path's query budget).
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
         raise RuntimeError("publish() belongs inside the transaction that makes the change")
-    event = OutboxEvent.objects.create(topic=topic, payload=payload, branch_id=branch_id)
     names = listeners_for(topic)
-    if names:
-        OutboxDelivery.objects.bulk_create(
-            OutboxDelivery(event=event, listener=name, next_attempt_at=event.created_at)
-            for name in names
+    if not names:
+        return None
+    created_at = timezone.now()
+    if connection.vendor == "postgresql":
+        event_id = _insert_event_and_deliveries(topic, payload, branch_id, created_at, names)
+    else:
+        event = OutboxEvent.objects.create(
+            topic=topic, payload=payload, branch_id=branch_id, created_at=created_at
         )
-        event_id, count = event.pk, len(names)
-        transaction.on_commit(lambda: nudge([event_id], limit=count))
-    return event
+        OutboxDelivery.objects.bulk_create(
+            OutboxDelivery(event=event, listener=name, next_attempt_at=created_at) for name in names
+        )
+        event_id = event.pk
+    count = len(names)
+    transaction.on_commit(lambda: nudge([event_id], limit=count))
+    return event_id
+
+
+def _insert_event_and_deliveries(
+    topic: str,
+    payload: dict[str, Any],
+    branch_id: int | None,
+    created_at: datetime,
+    names: list[str],
+) -> int:
+    """One round trip: the event, then a pending delivery per listener (a data-modifying CTE)."""
+    events, deliveries = OutboxEvent._meta.db_table, OutboxDelivery._meta.db_table
+    listeners = ", ".join(["(%s)"] * len(names))
+    # Names from the models; every value is a parameter.
+    sql = (
+        f"WITH new_event AS ("  # noqa: S608
+        f" INSERT INTO {events} (topic, payload, branch_id, created_at)"
+        f" VALUES (%s, %s::jsonb, %s, %s) RETURNING id, created_at)"
+        f" INSERT INTO {deliveries}"
+        f" (event_id, listener, status, attempts, next_attempt_at, last_error)"
+        f" SELECT new_event.id, names.listener, %s, 0, new_event.created_at, ''"
+        f" FROM new_event CROSS JOIN (VALUES {listeners}) AS names (listener)"
+        f" RETURNING event_id"
+    )
+    params = [
+        topic,
+        json.dumps(payload, cls=DjangoJSONEncoder),
+        branch_id,
+        created_at,
+        OutboxDelivery.Status.PENDING,
+        *names,
+    ]
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
 
 
 def nudge(event_ids: Sequence[int], *, limit: int = 1000) -> None:
-    """Deliver just-committed events now. Best effort: the sweep covers any failure.
-    `limit` (the number of deliveries written) spares a last look that would find nothing."""
+    """After commit: deliver these events now. Best effort: beat's sweep covers any failure.
+
+    OUTBOX_NUDGE = "task" (production): a worker delivers them (a task on the broker), so the
+    request that made the change costs the same whatever listens to it. "inline": this process
+    delivers them before going on (tests; a setup without a worker)."""
     try:
-        deliver_due(event_ids=event_ids, limit=limit)
+        if settings.OUTBOX_NUDGE == "inline":
+            deliver_due(event_ids=event_ids, limit=limit)
+            return
+        from .resilience import enqueue
+        from .tasks import deliver_outbox_events
+
+        enqueue(deliver_outbox_events, list(event_ids), limit)
     except Exception:
         log.exception("outbox nudge failed; the sweep will deliver events %s", list(event_ids))
 

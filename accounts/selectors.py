@@ -1,28 +1,66 @@
-from collections.abc import Iterable
+"""Who works where, in which role: read on every staff request, so cached per user.
 
+`staff_access(user)` is one query per user per AUTH_USER_CACHE_SECONDS at most: the shared cache
+holds the branches and roles, and accounts.receivers drops a user's entry whenever one of their
+memberships, or a branch they belong to, changes. While Redis is down the cache misses and the
+database answers every time (never a copy another process could not invalidate).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import caches
 
 from .models import Branch, Membership, Role
 
 
-def branches_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[Branch]:
-    if not user.is_authenticated:
-        return []
-    return list(
-        Branch.objects.filter(memberships__user=user, memberships__is_active=True)
-        .distinct()
-        .order_by("code")
+@dataclass(frozen=True)
+class StaffAccess:
+    branches: tuple[Branch, ...] = ()  # ordered by code
+    roles: dict[int, frozenset[str]] = field(default_factory=dict)  # branch id -> roles
+
+
+def staff_access_key(user_id: object) -> str:
+    return f"staff-access:{user_id}"
+
+
+def _load_staff_access(user_id: int) -> StaffAccess:
+    memberships = (
+        Membership.objects.filter(user_id=user_id, is_active=True)
+        .select_related("branch")
+        .order_by("branch__code", "role")
     )
+    branches: dict[int, Branch] = {}
+    roles: dict[int, set[str]] = {}
+    for membership in memberships:
+        branches.setdefault(membership.branch_id, membership.branch)
+        roles.setdefault(membership.branch_id, set()).add(membership.role)
+    return StaffAccess(
+        branches=tuple(branches.values()),
+        roles={branch_id: frozenset(held) for branch_id, held in roles.items()},
+    )
+
+
+def staff_access(*, user: AbstractBaseUser | AnonymousUser) -> StaffAccess:
+    if not user.is_authenticated:
+        return StaffAccess()
+    cache = caches["shared"]
+    key = staff_access_key(user.pk)
+    access = cache.get(key)
+    if access is None:
+        access = _load_staff_access(user.pk)
+        cache.set(key, access, settings.AUTH_USER_CACHE_SECONDS)
+    return access
+
+
+def branches_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[Branch]:
+    return list(staff_access(user=user).branches)
 
 
 def roles_at_branch(*, user: AbstractBaseUser | AnonymousUser, branch: Branch) -> set[str]:
-    if not user.is_authenticated:
-        return set()
-    return set(
-        Membership.objects.filter(user=user, branch=branch, is_active=True).values_list(
-            "role", flat=True
-        )
-    )
+    return set(staff_access(user=user).roles.get(branch.pk, ()))
 
 
 def user_has_role(

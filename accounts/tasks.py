@@ -13,6 +13,14 @@ def heartbeat() -> str:
     return now
 
 
+@shared_task(ignore_result=True)
+def deliver_outbox_events(event_ids: list[int], limit: int = 1000) -> int:
+    """After commit (accounts.outbox.nudge): deliver just-committed events at once."""
+    from . import outbox
+
+    return outbox.deliver_due(event_ids=event_ids, limit=limit).delivered
+
+
 @shared_task
 def relay_outbox() -> int:
     """Beat: deliver every due outbox delivery the after-commit nudges did not (crash, error)."""

@@ -1,47 +1,45 @@
-"""Gunicorn settings for production: `gunicorn config.asgi:application -c config/gunicorn.py`.
+"""Gunicorn settings for the web service (pages and API):
+`gunicorn config.wsgi:application -c config/gunicorn.py`.
 
-Uvicorn workers serve the ASGI application, so the display boards' long-lived event streams do
-not each hold a worker thread. Everything can be overridden with environment variables.
+WSGI with threads (gthread): each thread keeps its PostgreSQL connection open between requests
+(DB_CONN_MAX_AGE), so no request pays for a new connection, and a request costs a few
+milliseconds of CPU instead of the 25-30 ms the ASGI setup measured (docs/decisions.md). The
+screens' long-lived event streams are served by the separate live service
+(config/gunicorn_live.py, ASGI); nginx routes /queue/live/ there (deploy/nginx.conf).
+
+Everything can be overridden with environment variables.
 """
 
-import logging
 import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-worker_class = "uvicorn_worker.UvicornWorker"
-# WEB_CONCURRENCY is the conventional knob (Heroku, Render, ...); default (2 x cores) + 1, at most 8.
-workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 8)))
-# Requests themselves are not timed out by uvicorn workers; this is the worker heartbeat.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+worker_class = "gthread"
+# WEB_CONCURRENCY is the conventional knob; default one worker per core plus one, at most 8.
+workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count() + 1, 8)))
+# Threads wait on PostgreSQL and the network, not on the CPU. Every thread holds one database
+# connection: workers x threads per node must stay below PostgreSQL's max_connections (or
+# PgBouncer's pool), summed over the nodes (docs/scaling.md).
+threads = int(os.environ.get("WEB_THREADS", "4"))
+# A request that takes longer than this is killed (with its worker): nothing here should.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
-keepalive = 5
-# Recycle workers now and then so a slow leak can never take the branch down.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))  # above nginx's upstream keepalive
+# Recycle workers now and then so a slow leak can never take the branch down; rarely, as a
+# restart costs a second of CPU (imports) and its threads' connections.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))
 max_requests_jitter = max_requests // 10
 # The TLS-terminating proxy in front sets X-Forwarded-Proto/-For; only the proxy can reach us
-# (compose publishes the port on 127.0.0.1), so trusting every address is safe there.
+# (compose publishes the port on 127.0.0.1 through nginx), so trusting every address is safe.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
-accesslog = "-"
+# The access log: the path without its query string (staff search customers by phone number,
+# ?q=139...), and no referrer (it carries the previous page's query). WEB_ACCESS_LOG=0: none
+# (nginx logs every request too).
+accesslog = None if os.environ.get("WEB_ACCESS_LOG", "1") in ("0", "false", "no") else "-"
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # Temporary files on tmpfs: a slow container disk must not stall the heartbeat.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # The runtime control socket (gunicorn >= 25) would be created in $HOME; containers do not use it.
 control_socket_disable = True
-
-
-class _DropQueryString(logging.Filter):
-    """No query strings in access logs: staff search customers by phone number (?q=139...)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        # uvicorn.access logs (client, method, path with query, http version, status).
-        if isinstance(record.args, tuple) and len(record.args) >= 3:
-            args = list(record.args)
-            args[2] = str(args[2]).split("?", 1)[0]
-            record.args = tuple(args)
-        return True
-
-
-def post_worker_init(worker) -> None:
-    logging.getLogger("uvicorn.access").addFilter(_DropQueryString())

@@ -125,6 +125,9 @@ REDIS_URL = env.str("REDIS_URL", default="")
 REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.1)
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.25)
 REDIS_BREAKER_SECONDS = env.float("REDIS_BREAKER_SECONDS", default=5.0)
+# A live service (config.asgi under config/gunicorn_live.py) answers /queue/live/…: screens
+# then get server-sent events and API clients a long-poll. Off: screens poll the version.
+LIVE_SSE = env.bool("LIVE_SSE", default=False)
 if REDIS_URL:
     CACHES = {
         # Throttles, heartbeat: while Redis is down, a per-process memory cache stands in.
@@ -140,6 +143,15 @@ if REDIS_URL:
             "KEY_PREFIX": "branchflow",
             "OPTIONS": {"FALLBACK": "none"},
         },
+        # Sessions, signed-in users, staff memberships, branch set-ups: shared by every process
+        # and invalidated on change, so while Redis is down it misses (the database answers)
+        # rather than keep a per-process copy another process's change could not reach.
+        "shared": {
+            "BACKEND": "accounts.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "branchflow",
+            "OPTIONS": {"FALLBACK": "none"},
+        },
     }
 else:
     # A file cache is shared by the web, worker and beat processes (locmem would not be).
@@ -147,7 +159,15 @@ else:
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(VAR_DIR / "cache"),
     }
-    CACHES = {"default": _file_cache, "live": _file_cache}
+    CACHES = {"default": _file_cache, "live": _file_cache, "shared": _file_cache}
+# Sessions are read from the shared cache and written through to the database
+# (accounts/sessions.py); users and memberships are cached the same way (accounts/backends.py).
+SESSION_ENGINE = "accounts.sessions"
+SESSION_CACHE_ALIAS = "shared"
+SESSION_CACHE_SECONDS = env.int("SESSION_CACHE_SECONDS", default=300)
+AUTH_USER_CACHE_SECONDS = env.int("AUTH_USER_CACHE_SECONDS", default=300)
+# A branch's services, counters and skills (queueing.selectors.branch_setup): dropped on change.
+QUEUE_SETUP_CACHE_SECONDS = env.int("QUEUE_SETUP_CACHE_SECONDS", default=3600)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -158,7 +178,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out user or address is refused before the password is even checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the signed-in user from the shared cache.
+    "accounts.backends.CachedModelBackend",
 ]
 # --- Login lockout (django-axes): after LOGIN_FAILURE_LIMIT failures for one username, or from
 # one address, further attempts are refused for LOGIN_LOCKOUT_MINUTES. Attempts are logged in
@@ -350,6 +371,9 @@ HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=12)  # ~11 hours of backoff
 OUTBOX_SWEEP_LIMIT = env.int("OUTBOX_SWEEP_LIMIT", default=2000)
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=14)
+# After commit, new events are delivered by a worker ("task": the request does not wait for the
+# listeners) or in the process that made the change ("inline": the tests, a one-process setup).
+OUTBOX_NUDGE = env.str("OUTBOX_NUDGE", default="task")
 
 # --- Personal data: customers not seen for this long are anonymised by a nightly task.
 CRM_RETENTION_DAYS = env.int("CRM_RETENTION_DAYS", default=5 * 365)

@@ -24,6 +24,10 @@ STORAGES = {
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
     "live": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "live"},
+    "shared": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "shared"},
 }
 # Assertions read English source strings; tests of Chinese screens switch language explicitly.
 LANGUAGE_CODE = "en"
+# Deliver outbox events in-process after commit, as tests assert on listeners' effects at once
+# (tests/test_outbox.py covers the production nudge through a task).
+OUTBOX_NUDGE = "inline"

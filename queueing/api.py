@@ -6,6 +6,8 @@ the user is the teller seated at the counter is the services' check (code "not_s
 Domain errors (QueueError) become 400 {"detail", "code"} in accounts.api.exception_handler.
 """
 
+from django.conf import settings
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -17,7 +19,7 @@ from accounts.api import BoundedLimitOffsetPagination, BranchApi
 from accounts.models import Role
 from accounts.timeutil import branch_today
 
-from . import selectors, services
+from . import broadcast, live, selectors, services
 from .models import Counter, Ticket
 from .serializers import (
     ISSUABLE_PRIORITIES,
@@ -32,8 +34,8 @@ TAG = "queue"
 
 
 def _ticket_response(ticket: Ticket, code: int = status.HTTP_200_OK) -> Response:
-    # Re-read so the related service and counter are current after the service call.
-    ticket = Ticket.objects.select_related("service", "counter").get(pk=ticket.pk)
+    # Built from what the service returned (it carries its service and counter): the hot path
+    # pays no query to answer.
     return Response(TicketOutputSerializer(ticket).data, status=code)
 
 
@@ -129,11 +131,30 @@ class CounterCallNextApi(BranchApi):
         },
     )
     def post(self, request, pk: int):
-        counter = get_for_branch(Counter.objects.all(), request.branch, pk=pk)
-        ticket = services.ticket_call_next(counter=counter, teller=request.user)
+        # Read before looking: a ticket issued meanwhile bumps the version, so the long poll
+        # the 204 points at returns at once instead of missing it.
+        version = broadcast.current_version(request.branch.pk) if settings.LIVE_SSE else 0
+        # The service locks the counter of this branch (another branch's is "not found": 404).
+        ticket = services.ticket_call_next(counter=pk, teller=request.user, branch=request.branch)
         if ticket is None:
-            return Response(status=status.HTTP_204_NO_CONTENT)
+            return _nobody_waiting(request.branch.pk, version)
         return _ticket_response(ticket)
+
+
+# An idle counter asks again after this long, or at once when the queue changes (X-Queue-Wait).
+RETRY_AFTER_EMPTY_S = 5
+
+
+def _nobody_waiting(branch_id: int, version: int) -> Response:
+    """204, telling an idle client when to ask again instead of polling: Retry-After, and a
+    long-poll URL that answers as soon as the branch's queue changes after `version`
+    (queueing.live.wait)."""
+    response = Response(status=status.HTTP_204_NO_CONTENT)
+    response["Retry-After"] = str(RETRY_AFTER_EMPTY_S)
+    if settings.LIVE_SSE:  # a live service answers long polls
+        token = live.live_token(branch_id)
+        response["X-Queue-Wait"] = f"{reverse('queueing:wait', args=[token])}?after={version}"
+    return response
 
 
 # --- tickets -----------------------------------------------------------------------------------
@@ -211,32 +232,32 @@ class TicketDetailApi(BranchApi):
 class _TicketActionApi(BranchApi):
     allowed_roles = services.COUNTER_ROLES
 
-    def act(self, request, ticket: Ticket) -> Ticket:
+    def act(self, request, pk: int) -> Ticket:
         raise NotImplementedError
 
     @extend_schema(tags=[TAG], request=None, responses=TicketOutputSerializer)
     def post(self, request, pk: int):
-        ticket = get_for_branch(Ticket.objects.all(), request.branch, pk=pk)
-        return _ticket_response(self.act(request, ticket))
+        # The services fetch the ticket within the user's branch: another branch's is a 404.
+        return _ticket_response(self.act(request, pk))
 
 
 class TicketRecallApi(_TicketActionApi):
-    def act(self, request, ticket):
-        return services.ticket_recall(ticket_id=ticket.pk, by=request.user, branch=request.branch)
+    def act(self, request, pk):
+        return services.ticket_recall(ticket_id=pk, by=request.user, branch=request.branch)
 
 
 class TicketStartApi(_TicketActionApi):
-    def act(self, request, ticket):
-        return services.ticket_start(ticket_id=ticket.pk, by=request.user, branch=request.branch)
+    def act(self, request, pk):
+        return services.ticket_start(ticket_id=pk, by=request.user, branch=request.branch)
 
 
 class TicketNoShowApi(_TicketActionApi):
-    def act(self, request, ticket):
-        return services.ticket_no_show(ticket_id=ticket.pk, by=request.user, branch=request.branch)
+    def act(self, request, pk):
+        return services.ticket_no_show(ticket_id=pk, by=request.user, branch=request.branch)
 
 
 class TicketCancelApi(_TicketActionApi):
     allowed_roles = (Role.TELLER, Role.LOBBY_MANAGER)
 
-    def act(self, request, ticket):
-        return services.ticket_cancel(ticket_id=ticket.pk, by=request.user, branch=request.branch)
+    def act(self, request, pk):
+        return services.ticket_cancel(ticket_id=pk, by=request.user, branch=request.branch)

@@ -13,11 +13,14 @@ VERSION_TTL_S, so a version written before an outage cannot outlive it for long.
 
 import json
 import logging
+import threading
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
+from django.core.signals import setting_changed
 from django.db import connection
+from django.dispatch import receiver
 
 from . import selectors
 from .states import TicketAction
@@ -27,8 +30,32 @@ log = logging.getLogger(__name__)
 VERSION_TTL_S = 10
 
 
-def live_cache():
-    return caches["live"]
+_shared_cache: BaseCache | None = None
+_shared_cache_lock = threading.Lock()
+
+
+def live_cache() -> BaseCache:
+    """One `live` cache instance for the whole process, whatever thread or task asks.
+
+    caches["live"] is per thread *and* per async context: under ASGI every request (and every
+    sync_to_async call) got a new instance, i.e. a new Redis connection pool that was never
+    closed (1,500 streams made 3,016 Redis clients). A cache backend is thread-safe (redis-py's
+    pool, LocMem's lock), so one instance serves every thread of the process.
+    """
+    global _shared_cache
+    if _shared_cache is None:
+        with _shared_cache_lock:
+            if _shared_cache is None:
+                _shared_cache = caches.create_connection("live")
+    return _shared_cache
+
+
+@receiver(setting_changed)
+def _forget_shared_cache(*, setting: str, **kwargs) -> None:
+    # Tests that point CACHES elsewhere (tests/test_redis_down.py) must get the new backend.
+    global _shared_cache
+    if setting in ("CACHES", "REDIS_URL"):
+        _shared_cache = None
 
 
 def version_key(branch_id: int) -> str:
@@ -59,7 +86,9 @@ def _current_version_then_close(branch_id: int) -> int:
 
 
 async def acurrent_version(branch_id: int) -> int:
-    """current_version for async code (the server-sent-events stream)."""
+    """current_version for async code (streams, the long poll) when the hub has no recent value.
+
+    Through the process-wide cache instance: no Redis client is built per request."""
     return await sync_to_async(_current_version_then_close, thread_sensitive=False)(branch_id)
 
 

@@ -1,41 +1,50 @@
 """How live updates reach screens (docs/live-updates.md).
 
 Screens never receive queue data pushed at them; they learn *that* their branch's queue changed
-(a version number, bumped by queueing.broadcast) and then fetch their own small state once.
+(a version number, bumped by queueing.broadcast) and then fetch their own small state once,
+which is rendered once per version for all of them (queueing/fragments.py).
 
-Two transports, one contract ({"v": <int>}):
+Three endpoints, one contract ({"v": <int>}), served in production by the ASGI *live* service
+(config/gunicorn_live.py; nginx routes /queue/live/ there) while pages come from WSGI:
 
 * `version` — a plain GET answered from the cache with no database query (one indexed query
   when the cache misses or Redis is down). live.js polls it every second when there is no
-  stream (the embedded setup, WSGI runserver, a proxy that buffers, Redis down). A poll costs
-  one cache read and ~100 bytes on the wire.
-* `events` — server-sent events for ASGI deployments with Redis: an async view subscribes to
-  `branchflow:queue:<branch>` and relays each new version at once. It ends after
-  STREAM_SECONDS so connections recycle across workers and deploys; EventSource reconnects
-  by itself after the `retry:` hint.
+  stream (the embedded setup, no LIVE_SSE, a proxy that buffers, Redis down).
+* `events` — server-sent events: each stream registers with the process's hub
+  (queueing/hub.py: ONE Redis subscription per worker for all streams) and relays each new
+  version at once. It ends after STREAM_SECONDS so connections rebalance; EventSource
+  reconnects after the `retry:` hint with Last-Event-ID, so nothing is lost or sent twice.
+* `wait` — a long poll for API clients (a teller whose call-next found nobody waiting):
+  answers as soon as the version moves past `?after=`, or after WAIT_SECONDS.
 
-Both are authorised by a *live token*: the branch id signed by the page that was itself
+Under WSGI neither `events` nor `wait` ever holds a thread: they answer at once.
+
+All are authorised by a *live token*: the branch id signed by the page that was itself
 authorised (display token for the board, the customer's signed ticket link, a staff session),
-so neither endpoint needs a database query to check access. A live token reveals nothing but
-a branch's change counter.
+so no endpoint needs a database query to check access. A live token reveals nothing but a
+branch's change counter.
 """
 
 import asyncio
 import json
 import logging
+import threading
+import time
 from collections.abc import AsyncIterator
 
-from csp.decorators import csp_exempt
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core import signing
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.resilience import breaker_for
 
 from . import broadcast
+from .hub import Hub, get_hub
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +55,8 @@ STREAM_SECONDS = 300  # recycle connections every ~5 minutes
 HEARTBEAT_SECONDS = 15  # below common proxy idle timeouts (nginx: 60 s)
 RETRY_MS = 2000  # EventSource's reconnect delay after the stream ends or drops
 POLL_MS = 1000  # a call shows within 1 s on polling screens too
+WAIT_SECONDS = 25  # long poll: below common proxy timeouts (nginx: 60 s)
+WAIT_RETRY_AFTER_S = 2  # long poll answered at once (WSGI, Redis down): ask again after this
 
 
 def live_token(branch_id: int) -> str:
@@ -60,16 +71,16 @@ def branch_id_from_live_token(token: str) -> int | None:
 
 
 def sse_available(request: HttpRequest) -> bool:
-    """Offer the stream only where it costs no thread: ASGI, with Redis to subscribe to.
+    """Offer the stream when the deployment runs the ASGI live service (settings.LIVE_SSE) and
+    Redis is there and not known to be down.
 
-    Under WSGI (runserver, `make run`) an open stream would pin a worker thread per screen,
-    so pages tell live.js to poll instead. settings.LIVE_SSE = False turns streams off (e.g.
-    behind a proxy that buffers responses).
+    The page itself is served by the WSGI web service; nginx sends /queue/live/ to the ASGI live
+    service, where a stream costs no thread. Without LIVE_SSE (runserver, `make run`, a proxy
+    that buffers) pages tell live.js to poll the version instead.
     """
     return (
         bool(settings.REDIS_URL)
-        and getattr(settings, "LIVE_SSE", True)
-        and isinstance(request, ASGIRequest)
+        and bool(getattr(settings, "LIVE_SSE", False))
         # While Redis is known to be down, screens poll (the version falls back to the database).
         and breaker_for(settings.REDIS_URL).allows()
     )
@@ -94,12 +105,46 @@ def _branch_or_404(token: str) -> int:
     return branch_id
 
 
-@csp_exempt()  # JSON runs nothing; the policy header would triple the response
+# With Redis down every poll of the live service would read the database; within this many
+# seconds a process reuses its last read for the branch (200 screens polling each second then
+# cost ~5 queries a second per worker, not 200 new connections a second).
+DB_VERSION_REUSE_S = 0.2
+_db_versions: dict[int, tuple[float, int]] = {}
+_db_versions_lock = threading.Lock()
+
+
+def _poll_version(branch_id: int) -> int:
+    """current_version for the live service's polls (runs in a worker thread of the loop)."""
+    cached = broadcast.live_cache().get(broadcast.version_key(branch_id))
+    if cached is not None:
+        return int(cached)
+    now = time.monotonic()
+    with _db_versions_lock:
+        reused = _db_versions.get(branch_id)
+    if reused is not None and now - reused[0] < DB_VERSION_REUSE_S:
+        return reused[1]
+    number = broadcast._current_version_then_close(branch_id)
+    with _db_versions_lock:
+        _db_versions[branch_id] = (now, number)
+    return number
+
+
 @require_GET
-def version(request: HttpRequest, token: str) -> HttpResponse:
-    """{"v": n} from the cache (no database query, no session read), or the database's."""
+async def version(request: HttpRequest, token: str) -> HttpResponse:
+    """{"v": n}: the hub's last value, else the cache's (no database query, no session read),
+    else the database's.
+
+    Async, so that under the ASGI live service a poll holds no thread of its own and builds no
+    cache client per request; under WSGI (runserver) it reads as any sync view would."""
     branch_id = _branch_or_404(token)
-    response = JsonResponse({"v": broadcast.current_version(branch_id)})
+    if _is_asgi(request):
+        hub = get_hub()
+        number = hub.last_seen(branch_id) if hub is not None else None
+        if number is None:
+            number = await sync_to_async(_poll_version, thread_sensitive=False)(branch_id)
+    else:
+        number = await sync_to_async(broadcast.current_version)(branch_id)
+    response = _csp_exempt(JsonResponse({"v": number}))  # JSON runs nothing: no policy header
     response["Cache-Control"] = "no-store"
     return response
 
@@ -108,68 +153,134 @@ def _event(version_number: int) -> str:
     return f"id: {version_number}\ndata: {json.dumps({'v': version_number})}\n\n"
 
 
+def _int_or_none(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
+
+
+async def _version_now(hub: Hub, branch_id: int) -> int:
+    """The hub's recent value (no I/O), else the cache / database once, off the event loop."""
+    seen = hub.last_seen(branch_id)
+    return seen if seen is not None else await broadcast.acurrent_version(branch_id)
+
+
 async def event_stream(
     branch_id: int,
     *,
     seconds: float = STREAM_SECONDS,
     heartbeat: float = HEARTBEAT_SECONDS,
+    last_event_id: int | None = None,
 ) -> AsyncIterator[str]:
-    """Server-sent events: the current version first, then each new one as Redis announces it."""
-    import redis.asyncio as aioredis
+    """Server-sent events: the current version first, then each new one as the hub relays it.
 
-    client = aioredis.Redis.from_url(
-        settings.REDIS_URL, socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT
-    )
-    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    `last_event_id` (EventSource's Last-Event-ID on a reconnect, e.g. after a worker restart):
+    the current version is sent at once only if it differs, so nothing is lost and nothing is
+    fetched twice.
+    """
+    hub = get_hub()
+    sub = await hub.subscribe(branch_id) if hub is not None else None
+    if sub is None:
+        # No Redis now: end the stream. EventSource reconnects, gets 204 while the breaker is
+        # open, and live.js polls the database-backed version instead.
+        return
     try:
-        try:
-            await pubsub.subscribe(broadcast.channel_name(branch_id))
-        except (OSError, aioredis.ConnectionError, aioredis.TimeoutError) as exc:
-            # End the stream: EventSource reconnects, gets 204 while the breaker is open, and
-            # live.js polls the database-backed version instead.
-            breaker_for(settings.REDIS_URL).record_failure(exc)
-            return
-        # Subscribed before reading the version, so no change falls between the two.
-        last = await broadcast.acurrent_version(branch_id)
-        yield f"retry: {RETRY_MS}\n" + _event(last)
+        # Registered before reading the version, so no change falls between the two.
+        last = await _version_now(hub, branch_id)
+        if last_event_id is None or last_event_id != last:
+            yield f"retry: {RETRY_MS}\n" + _event(last)
+        else:
+            yield f"retry: {RETRY_MS}\n\n"  # no data: EventSource dispatches nothing
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         last_sent = loop.time()
         while (remaining := deadline - loop.time()) > 0:
             wait = max(0.0, min(remaining, heartbeat - (loop.time() - last_sent)))
-            try:
-                message = await pubsub.get_message(timeout=wait)
-            except (OSError, aioredis.ConnectionError, aioredis.TimeoutError) as exc:
-                breaker_for(settings.REDIS_URL).record_failure(exc)
-                return  # Redis went away mid-stream: the screen reconnects, then polls
-            if message is not None and message.get("type") == "message":
-                try:
-                    number = int(json.loads(message["data"])["v"])
-                except (ValueError, KeyError, TypeError):
-                    continue
-                if number != last:
-                    last = number
-                    yield _event(number)
-                    last_sent = loop.time()
+            number = await sub.wait(wait)
+            if sub.closed:
+                return  # Redis went away: the screen reconnects, then polls
+            if number is not None and number > last:
+                last = number
+                yield _event(number)
+                last_sent = loop.time()
             elif loop.time() - last_sent >= heartbeat:
                 yield ": keep-alive\n\n"  # a comment: keeps proxies from closing an idle stream
                 last_sent = loop.time()
     finally:
         # Runs on normal end and when the client goes away (Django cancels the response).
-        try:
-            await pubsub.aclose()
-            await client.aclose()
-        except Exception:  # the connection may already be gone; nothing else to release
-            log.debug("closing the event stream's Redis connection failed", exc_info=True)
+        hub.unsubscribe(sub)
+
+
+def _is_asgi(request: HttpRequest) -> bool:
+    return isinstance(request, ASGIRequest)
 
 
 @require_GET
 async def events(request: HttpRequest, token: str) -> HttpResponse:
     branch_id = _branch_or_404(token)
-    if not sse_available(request):
-        # 204 tells EventSource to stop reconnecting; live.js then polls `version`.
+    if not _is_asgi(request) or not sse_available(request):
+        # Under WSGI a stream would hold a worker thread for minutes: never. 204 tells
+        # EventSource to stop reconnecting; live.js then polls `version`.
         return HttpResponse(status=204)
-    response = StreamingHttpResponse(event_stream(branch_id), content_type="text/event-stream")
+    last_event_id = _int_or_none(request.headers.get("Last-Event-ID"))
+    response = StreamingHttpResponse(
+        event_stream(branch_id, last_event_id=last_event_id), content_type="text/event-stream"
+    )
+    _csp_exempt(response)
     response["Cache-Control"] = "no-store"
     response["X-Accel-Buffering"] = "no"  # nginx: pass events through, do not buffer
     return response
+
+
+def _csp_exempt(response: HttpResponse) -> HttpResponse:
+    # csp.decorators.csp_exempt wraps sync views only; this is what it sets.
+    response._csp_exempt = True  # type: ignore[attr-defined]
+    return response
+
+
+def _wait_answer(version_number: int, *, retry_after: int | None = None) -> JsonResponse:
+    response = _csp_exempt(JsonResponse({"v": version_number}))
+    response["Cache-Control"] = "no-store"
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+@require_GET
+async def wait(request: HttpRequest, token: str) -> HttpResponse:
+    """Long poll for API clients (a teller's call-next that found nobody waiting points here).
+
+    `GET ?after=<n>` answers 200 {"v": m} as soon as the branch's version m differs from n
+    (normally m > n: something changed, call again), else 200 {"v": n} after WAIT_SECONDS.
+    Under WSGI, or while Redis is unavailable, it never holds the request: it answers the
+    current version at once with `Retry-After: 2` (poll no faster than that).
+    """
+    branch_id = _branch_or_404(token)
+    after = _int_or_none(request.GET.get("after"))
+    if after is None:
+        return JsonResponse(
+            {"detail": _("Give the version you have: ?after=<number>.")}, status=400
+        )
+    hub = get_hub() if _is_asgi(request) else None
+    sub = await hub.subscribe(branch_id) if hub is not None else None
+    if sub is None:
+        if _is_asgi(request):  # Redis down: the same pooled, briefly reused read as polls
+            current = await sync_to_async(_poll_version, thread_sensitive=False)(branch_id)
+        else:
+            current = await sync_to_async(broadcast.current_version)(branch_id)
+        return _wait_answer(current, retry_after=WAIT_RETRY_AFTER_S)
+    try:
+        current = await _version_now(hub, branch_id)
+        if current != after:
+            return _wait_answer(current)
+        deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+        while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
+            number = await sub.wait(remaining)
+            if sub.closed:  # Redis went away: say so, and how soon to ask again
+                return _wait_answer(after, retry_after=WAIT_RETRY_AFTER_S)
+            if number is not None and number != after:
+                return _wait_answer(number)
+        return _wait_answer(after)
+    finally:
+        hub.unsubscribe(sub)

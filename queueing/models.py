@@ -269,6 +269,13 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["branch", "status", "service"], name="ticket_queue_idx"),
             models.Index(fields=["branch", "business_date"], name="ticket_day_idx"),
+            # The counter's current ticket (call-next, close, the counter screen): only the
+            # few tickets at a counter right now are in it, whatever the history.
+            models.Index(
+                fields=["counter"],
+                condition=models.Q(status__in=["called", "serving"]),
+                name="ticket_at_counter_now",
+            ),
         ]
 
     def __str__(self) -> str:

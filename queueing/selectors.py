@@ -1,7 +1,10 @@
 """Queue reads. The routing and ETA code is pure; these functions turn rows into its inputs."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
+from django.core.cache import caches
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
@@ -12,28 +15,88 @@ from . import eta, routing
 from .models import Counter, CounterSkill, Service, Ticket, TicketEvent
 from .states import ACTIVE_AT_COUNTER, TicketStatus
 
+# --- A branch's set-up: read on every call and issue, changed a few times a year ----------------
+
+
+@dataclass(frozen=True)
+class BranchSetup:
+    """What the hot path reads of a branch's configuration: services, counters' numbers and
+    skills. Cached (shared cache) and dropped on every change (queueing.receivers); counters'
+    state (open, paused, who sits there) is never in it: that is always read from the row."""
+
+    services: dict[int, Service]  # every service, active or not, by id
+    service_ids: dict[str, int]  # code -> id
+    counter_labels: dict[int, tuple[int, str]]  # counter id -> (number, label)
+    skills: dict[int, tuple[str, ...]]  # counter id -> codes of its active services, by rank
+    target_waits: dict[str, timedelta]
+
+    def service(self, code: str) -> Service | None:
+        service_id = self.service_ids.get(code)
+        return self.services[service_id] if service_id is not None else None
+
+    def counter(self, counter_id: int | None, *, branch_id: int) -> Counter | None:
+        """A Counter carrying its number and label (for display), not its current state."""
+        if counter_id is None or counter_id not in self.counter_labels:
+            return None
+        number, label = self.counter_labels[counter_id]
+        return Counter(pk=counter_id, branch_id=branch_id, number=number, label=label)
+
+
+def branch_setup_key(branch_id: int) -> str:
+    return f"queue-setup:{branch_id}"
+
+
+def _load_branch_setup(branch_id: int) -> BranchSetup:
+    services = {s.pk: s for s in Service.objects.filter(branch_id=branch_id)}
+    counters = dict(
+        (pk, (number, label))
+        for pk, number, label in Counter.objects.filter(branch_id=branch_id).values_list(
+            "pk", "number", "label"
+        )
+    )
+    skills: dict[int, list[str]] = {pk: [] for pk in counters}
+    for counter_id, service_id in CounterSkill.objects.filter(
+        counter__branch_id=branch_id
+    ).values_list("counter_id", "service_id"):  # ordered by rank (Meta.ordering)
+        service = services.get(service_id)
+        if service is not None and service.is_active:
+            skills[counter_id].append(service.code)
+    return BranchSetup(
+        services=services,
+        service_ids={s.code: s.pk for s in services.values()},
+        counter_labels=counters,
+        skills={pk: tuple(codes) for pk, codes in skills.items()},
+        target_waits={s.code: timedelta(minutes=s.target_wait_minutes) for s in services.values()},
+    )
+
+
+def branch_setup(*, branch_id: int) -> BranchSetup:
+    """The branch's set-up from the shared cache; three small queries when it misses (a change
+    was just made, or Redis is down)."""
+    cache = caches["shared"]
+    key = branch_setup_key(branch_id)
+    setup = cache.get(key)
+    if setup is None:
+        setup = _load_branch_setup(branch_id)
+        cache.set(key, setup, settings.QUEUE_SETUP_CACHE_SECONDS)
+    return setup
+
+
+def forget_branch_setup(branch_id: int) -> None:
+    caches["shared"].delete(branch_setup_key(branch_id))
+
 
 def routing_policy(*, branch: Branch) -> routing.RoutingPolicy:
-    targets = {
-        code: timedelta(minutes=minutes)
-        for code, minutes in Service.objects.filter(branch=branch).values_list(
-            "code", "target_wait_minutes"
-        )
-    }
     return routing.RoutingPolicy(
         max_bypass=branch.max_priority_bypass,
         aging_enabled=branch.aging_enabled,
-        target_waits=targets,
+        target_waits=branch_setup(branch_id=branch.pk).target_waits,
     )
 
 
 def counter_skills(*, counter: Counter) -> routing.CounterSkills:
-    codes = list(
-        CounterSkill.objects.filter(counter=counter, service__is_active=True)
-        .order_by("rank", "pk")
-        .values_list("service__code", flat=True)
-    )
-    return routing.CounterSkills(counter_id=counter.pk, service_codes=codes)
+    codes = branch_setup(branch_id=counter.branch_id).skills.get(counter.pk, ())
+    return routing.CounterSkills(counter_id=counter.pk, service_codes=list(codes))
 
 
 def _as_waiting(ticket: Ticket) -> routing.WaitingTicket:
@@ -53,16 +116,25 @@ def waiting_tickets(*, branch: Branch) -> QuerySet[Ticket]:
     )
 
 
-def waiting_snapshot(
-    *, branch: Branch, counter: Counter | None = None
-) -> list[routing.WaitingTicket]:
+def waiting_for_counter(*, branch: Branch, counter: Counter | None = None) -> list[Ticket]:
+    """Waiting tickets of the branch (those this counter may call, when given), in one query."""
     queryset = waiting_tickets(branch=branch)
     if counter is not None:
         queryset = queryset.filter(
             Q(service__skills__counter=counter, target_counter__isnull=True)
             | Q(target_counter=counter)
         ).distinct()
-    return [_as_waiting(t) for t in queryset]
+    return list(queryset)
+
+
+def waiting_snapshot(
+    *, branch: Branch, counter: Counter | None = None
+) -> list[routing.WaitingTicket]:
+    return [_as_waiting(t) for t in waiting_for_counter(branch=branch, counter=counter)]
+
+
+def as_waiting(ticket: Ticket) -> routing.WaitingTicket:
+    return _as_waiting(ticket)
 
 
 def counter_current_ticket(*, counter: Counter) -> Ticket | None:
@@ -180,26 +252,39 @@ def counter_states(*, branch: Branch, stats: eta.HandlingStats) -> list[eta.Coun
     return states
 
 
+def branch_outlook(*, branch: Branch) -> dict[int, tuple[str, float]]:
+    """Every waiting ticket's (service code, estimated wait in seconds) for the branch.
+
+    The expensive, branch-wide half of a status page (~20 queries); it is the same for every
+    phone of the branch, so the status fragment computes it once per queue version
+    (queueing/fragments.py) and each phone only reads its own ticket."""
+    snapshot = waiting_snapshot(branch=branch)
+    stats = handling_stats(branch=branch)
+    counters = counter_states(branch=branch, stats=stats)
+    policy = routing_policy(branch=branch)
+    waits = eta.estimate_waits(snapshot, counters, stats, timezone.now(), policy)
+    return {t.id: (t.service_code, waits.get(t.id, float("inf"))) for t in snapshot}
+
+
+def outlook_for(ticket: Ticket, outlook: dict[int, tuple[str, float]]) -> dict:
+    """People ahead and estimated wait of one ticket, from branch_outlook()."""
+    if ticket.status != TicketStatus.WAITING:
+        return {"people_ahead": 0, "eta_s": 0.0}
+    mine = outlook[ticket.pk][1] if ticket.pk in outlook else float("inf")
+    code = ticket.service.code
+    ahead = sum(
+        1
+        for ticket_id, (service_code, wait_s) in outlook.items()
+        if ticket_id != ticket.pk and service_code == code and wait_s < mine
+    )
+    return {"people_ahead": ahead, "eta_s": mine}
+
+
 def ticket_outlook(*, ticket: Ticket) -> dict:
     """People ahead and estimated wait for a waiting ticket (the status page and printout)."""
     if ticket.status != TicketStatus.WAITING:
         return {"people_ahead": 0, "eta_s": 0.0}
-    branch = ticket.branch
-    snapshot = waiting_snapshot(branch=branch)
-    stats = handling_stats(branch=branch)
-    counters = counter_states(branch=branch, stats=stats)
-    now = timezone.now()
-    policy = routing_policy(branch=branch)
-    waits = eta.estimate_waits(snapshot, counters, stats, now, policy)
-    mine = waits.get(ticket.pk, float("inf"))
-    ahead = sum(
-        1
-        for t in snapshot
-        if t.id != ticket.pk
-        and t.service_code == ticket.service.code
-        and waits.get(t.id, float("inf")) < mine
-    )
-    return {"people_ahead": ahead, "eta_s": mine}
+    return outlook_for(ticket, branch_outlook(branch=ticket.branch))
 
 
 # --- Reads for the REST API (queueing/api.py) -------------------------------------------------
@@ -207,7 +292,7 @@ def ticket_outlook(*, ticket: Ticket) -> dict:
 
 def service_by_code(*, branch: Branch, code: str) -> Service | None:
     """The branch's service with this code (inactive ones too: issuing refuses those itself)."""
-    return Service.objects.filter(branch=branch, code=code).first()
+    return branch_setup(branch_id=branch.pk).service(code)
 
 
 def counter_by_number(*, branch: Branch, number: int) -> Counter | None:

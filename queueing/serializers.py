@@ -32,7 +32,18 @@ class TicketRefSerializer(serializers.Serializer):
     code = serializers.CharField()
 
 
+_TIME = serializers.DateTimeField()  # its output format (ISO 8601, the active time zone)
+
+
+def _time(value):
+    return None if value is None else _TIME.to_representation(value)
+
+
 class TicketOutputSerializer(serializers.Serializer):
+    """A ticket. The fields below document it (OpenAPI); to_representation builds the same
+    dict directly, because this is every hot request's answer and instantiating the fields
+    (DRF deep-copies them per serializer) cost more than the rest of the response."""
+
     id = serializers.IntegerField()
     code = serializers.CharField()
     service = serializers.CharField(source="service.code")
@@ -50,6 +61,24 @@ class TicketOutputSerializer(serializers.Serializer):
     @extend_schema_field(serializers.ChoiceField(choices=PRIORITY_NAMES))
     def get_priority(self, ticket) -> str:
         return PriorityClass(ticket.priority).name.lower()
+
+    def to_representation(self, ticket) -> dict:
+        counter = ticket.counter
+        return {
+            "id": ticket.pk,
+            "code": ticket.code,
+            "service": ticket.service.code,
+            "status": str(ticket.status),
+            "priority": self.get_priority(ticket),
+            "issued_at": _time(ticket.issued_at),
+            "arrived_at": _time(ticket.arrived_at),
+            "called_at": _time(ticket.called_at),
+            "started_at": _time(ticket.started_at),
+            "finished_at": _time(ticket.finished_at),
+            "counter": counter.number if counter is not None else None,
+            "recall_count": ticket.recall_count,
+            "bypass_count": ticket.bypass_count,
+        }
 
 
 class CounterOutputSerializer(serializers.Serializer):

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F, Subquery
+from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,11 +19,24 @@ from accounts.errors import DomainError
 from accounts.models import Branch, Role
 from accounts.selectors import user_has_role
 
-from . import routing
+from . import routing, statements
 from .events import publish_ticket_event
-from .models import Counter, CounterEvent, DailySequence, Service, Ticket, TicketEvent
-from .selectors import counter_current_ticket, counter_skills, routing_policy, waiting_snapshot
-from .states import ACTIVE_AT_COUNTER, InvalidTransition, TicketAction, TicketStatus, next_status
+from .models import Counter, CounterEvent, Service, Ticket
+from .selectors import (
+    as_waiting,
+    branch_setup,
+    counter_current_ticket,
+    counter_skills,
+    routing_policy,
+)
+from .states import (
+    ACTIVE_AT_COUNTER,
+    TRANSITIONS,
+    InvalidTransition,
+    TicketAction,
+    TicketStatus,
+    next_status,
+)
 
 User = AbstractBaseUser
 
@@ -40,16 +53,6 @@ COUNTER_ROLES = (Role.TELLER, Role.BRANCH_HEAD)
 def business_date_for(branch: Branch, at: datetime):
     """The branch's local calendar day: numbering restarts at local midnight."""
     return timezone.localtime(at, branch.tz).date()
-
-
-def _next_number(*, branch: Branch, prefix: str, business_date) -> int:
-    # get_or_create survives two tablets creating the day's row at once (unique constraint +
-    # retry inside a savepoint); the UPDATE then takes the row lock, so numbers never repeat.
-    sequence, _created = DailySequence.objects.get_or_create(
-        branch=branch, prefix=prefix, business_date=business_date
-    )
-    DailySequence.objects.filter(pk=sequence.pk).update(last_number=F("last_number") + 1)
-    return DailySequence.objects.values_list("last_number", flat=True).get(pk=sequence.pk)
 
 
 @transaction.atomic
@@ -72,8 +75,10 @@ def ticket_issue(
         raise QueueError(_("That counter belongs to another branch."))
     now = timezone.now()
     business_date = business_date_for(branch, now)
-    number = _next_number(branch=branch, prefix=service.prefix, business_date=business_date)
-    ticket = Ticket.objects.create(
+    number = statements.next_number(
+        branch_id=branch.pk, prefix=service.prefix, business_date=business_date
+    )
+    ticket = Ticket(
         branch=branch,
         service=service,
         business_date=business_date,
@@ -85,18 +90,8 @@ def ticket_issue(
         target_counter=target_counter,
         transferred_from=transferred_from,
     )
-    event = TicketEvent.objects.create(
-        ticket=ticket,
-        branch=branch,
-        action=TicketAction.ISSUE,
-        to_status=TicketStatus.WAITING,
-        at=now,
-        by=issued_by,
-        note=note,
-    )
-    publish_ticket_event(
-        ticket_id=ticket.pk, branch_id=branch.pk, action=TicketAction.ISSUE, version=event.pk
-    )
+    statements.insert_ticket(ticket)
+    _record_event(ticket, TicketAction.ISSUE, from_status="", by=issued_by, at=now, note=note)
     return ticket
 
 
@@ -152,49 +147,71 @@ def _record(
 
 
 @transaction.atomic
-def ticket_call_next(*, counter: Counter, teller: User) -> Ticket | None:
+def ticket_call_next(
+    *, counter: Counter | int, teller: User, branch: Branch | None = None
+) -> Ticket | None:
     """Call the next ticket for this counter, or None when nobody it serves is waiting.
 
-    Safe under concurrency: the counter row lock stops a double-click calling two customers.
-    Then the branch row lock makes each call-next of a branch decide alone, on a snapshot read
-    after the lock: without it, two tellers each holding their claimed ticket while bumping the
-    other's bypass count deadlock, and a ticket locked for a bump would be skipped unfairly.
-    It is held for milliseconds; a branch calls a customer every few seconds at most. The
-    claim itself is still FOR UPDATE SKIP LOCKED with the status re-read, so a ticket locked by
-    another use case (a cancel) is never called twice or waited on.
+    Safe under concurrency without a branch-wide lock, and without any call waiting on another:
+    * the counter row lock stops a double-click calling two customers;
+    * the claim is one conditional UPDATE (still waiting, not held by another transaction:
+      FOR UPDATE SKIP LOCKED), so two counters never call the same ticket; a counter that loses
+      the race takes the next candidate;
+    * the passed-over tickets' bypass counts are bumped with SKIP LOCKED as well. No call
+      waits on a ticket lock, so calls of one branch cannot deadlock, and a teller's request
+      never holds a worker waiting for another counter's call. The price: a ticket another
+      call holds at that very instant is not counted as passed over by this one (it is being
+      called or bumped by the other), so K bounds bypasses up to such coincidences.
+    `branch`: the caller's branch; a counter of another branch is "not found".
     """
-    counter = _lock_counter(counter.pk)
+    counter_id = counter if isinstance(counter, int) else counter.pk
+    counter = statements.lock_counter(counter_id, branch_id=branch.pk if branch else None)
+    if counter is None:
+        raise QueueError(_("No such counter."), code="not_found")
+    if branch is not None:
+        counter.branch = branch  # the caller's copy: the counter's own row is what is locked
     _require_seated(counter, teller)
-    list(Branch.objects.select_for_update().filter(pk=counter.branch_id).values_list("pk"))
     if not counter.accepts_calls:
         raise QueueError(_("Open the counter (and end the pause) before calling."))
-    if counter_current_ticket(counter=counter) is not None:
+    if counter.current_ticket_id is not None:
         raise QueueError(_("Finish, transfer or mark a no-show for the current customer first."))
     now = timezone.now()
     policy = routing_policy(branch=counter.branch)
     skills = counter_skills(counter=counter)
-    snapshot = waiting_snapshot(branch=counter.branch, counter=counter)
-    taken: set[int] = set()
+    setup = branch_setup(branch_id=counter.branch_id)
+    waiting = {
+        ticket.pk: ticket
+        for ticket in statements.waiting_for_counter(
+            branch_id=counter.branch_id,
+            counter_id=counter.pk,
+            service_ids=[setup.service_ids[code] for code in skills.service_codes],
+        )
+    }
+    for ticket in waiting.values():
+        ticket.service = setup.services[ticket.service_id]
+    candidates = [as_waiting(t) for t in waiting.values()]
     while True:
-        candidates = [t for t in snapshot if t.id not in taken]
         chosen = routing.choose_next(candidates, skills, now, policy)
         if chosen is None:
             return None
-        ticket = (
-            Ticket.objects.select_for_update(skip_locked=True)
-            .filter(pk=chosen.id, status=TicketStatus.WAITING)
-            .first()
-        )
-        if ticket is None:  # another counter got there first
-            taken.add(chosen.id)
-            continue
-        break
+        if statements.claim_waiting(chosen.id, counter_id=counter.pk, teller_id=teller.pk, at=now):
+            break
+        if counter_current_ticket(counter=counter) is not None:  # a double-click's second call
+            raise QueueError(
+                _("Finish, transfer or mark a no-show for the current customer first.")
+            )
+        candidates = [c for c in candidates if c.id != chosen.id]  # another counter got it
     passed_over = routing.bypassed_by(chosen, candidates, skills)
     if passed_over:
-        Ticket.objects.filter(pk__in=passed_over, status=TicketStatus.WAITING).update(
-            bypass_count=F("bypass_count") + 1
-        )
-    _apply(ticket, TicketAction.CALL, by=teller, counter=counter, at=now)
+        statements.count_bypasses(sorted(passed_over))
+    ticket = waiting[chosen.id]
+    ticket.status, ticket.called_at, ticket.counter, ticket.teller = (
+        TicketStatus.CALLED,
+        now,
+        counter,
+        teller,
+    )
+    _record_event(ticket, TicketAction.CALL, from_status=TicketStatus.WAITING, by=teller, at=now)
     return ticket
 
 
@@ -247,24 +264,94 @@ def _apply(
         ticket.finished_at = None
         fields.add("finished_at")
     ticket.save(update_fields=sorted(fields))
-    event = TicketEvent.objects.create(
-        ticket=ticket,
-        branch_id=ticket.branch_id,
-        action=action,
+    _record_event(
+        ticket,
+        action,
         from_status=from_status,
-        to_status=ticket.status,
-        at=at,
         by=by,
-        counter=counter or ticket.counter,
+        at=at,
+        counter_id=counter.pk if counter else ticket.counter_id,
+        note=note,
+        **event_extra,
+    )
+    return ticket
+
+
+def _record_event(
+    ticket: Ticket,
+    action: TicketAction,
+    *,
+    from_status: str,
+    by: User | None,
+    at: datetime,
+    counter_id: int | None = None,
+    note: str = "",
+    **event_extra,
+) -> int:
+    """The transition's history row, then its event (outbox + live screens' nudge).
+    Returns the history row's id: the branch's new queue version."""
+    version = statements.insert_event(
+        ticket_id=ticket.pk,
+        branch_id=ticket.branch_id,
+        action=str(action),
+        from_status=str(from_status),
+        to_status=str(ticket.status),
+        at=at,
+        by_id=by.pk if by is not None else None,
+        counter_id=counter_id if counter_id is not None else ticket.counter_id,
         note=note[:200],
     )
     publish_ticket_event(
         ticket_id=ticket.pk,
         branch_id=ticket.branch_id,
         action=action,
-        version=event.pk,
+        version=version,
         **event_extra,
     )
+    return version
+
+
+# --- The hot transitions at a counter: one conditional UPDATE -----------------------------------
+
+# The field each of these transitions stamps with its time.
+_STAMPED = {
+    TicketAction.START: "started_at",
+    TicketAction.FINISH: "finished_at",
+    TicketAction.NO_SHOW: "finished_at",
+}
+
+
+def _transition_at_counter(
+    ticket_id: int, action: TicketAction, *, by: User, branch: Branch | None, note: str = ""
+) -> Ticket | None:
+    """Start, finish or no-show in one UPDATE … RETURNING: the ticket moves only if it is in
+    the status `action` leaves from (of this branch) and `by` is seated at the open counter it
+    is at. None when not so: the caller then takes the locking path, which says why (or, if the
+    state changed in between, does it).
+
+    Linearizable without locking the counter: the seat is read from the statement's snapshot,
+    so a concurrent take-over or sign-out orders after this action, as if pressed a moment
+    later; neither of them needs this ticket's state to be unchanged (docs/architecture.md).
+    """
+    (from_status,) = [status for (status, a) in TRANSITIONS if a == action]
+    now = timezone.now()
+    ticket = statements.move_at_counter(
+        ticket_id,
+        from_status=from_status,
+        to_status=TRANSITIONS[(from_status, action)],
+        stamp_field=_STAMPED[action],
+        at=now,
+        by_id=by.pk,
+        branch_id=branch.pk if branch is not None else None,
+    )
+    if ticket is None:
+        return None
+    setup = branch_setup(branch_id=ticket.branch_id)
+    ticket.service = setup.services[ticket.service_id]
+    ticket.counter = setup.counter(ticket.counter_id, branch_id=ticket.branch_id)
+    if branch is not None:
+        ticket.branch = branch
+    _record_event(ticket, action, from_status=from_status, by=by, at=now, note=note)
     return ticket
 
 
@@ -320,6 +407,9 @@ def ticket_recall(*, ticket_id: int, by: User, branch: Branch | None = None) -> 
 
 @transaction.atomic
 def ticket_start(*, ticket_id: int, by: User, branch: Branch | None = None) -> Ticket:
+    ticket = _transition_at_counter(ticket_id, TicketAction.START, by=by, branch=branch)
+    if ticket is not None:
+        return ticket
     ticket = _lock_ticket_at_counter(ticket_id, by=by, branch=branch)
     return _apply(ticket, TicketAction.START, by=by)
 
@@ -330,12 +420,29 @@ def ticket_finish(
 ) -> Ticket:
     """The low-level transition serving -> done. Staff finish through
     reception.services.visit_complete_service, which records the control points first."""
+    return ticket_finish_in_transaction(ticket_id=ticket_id, by=by, branch=branch, note=note)
+
+
+def ticket_finish_in_transaction(
+    *, ticket_id: int, by: User, branch: Branch | None = None, note: str = ""
+) -> Ticket:
+    """ticket_finish as one step of the caller's own transaction (reception finishes the ticket
+    and records the visit's checklist together). No savepoint of its own: a refusal raised here
+    aborts the caller's whole transaction, which is what that caller wants anyway."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ticket_finish_in_transaction needs the caller's transaction")
+    ticket = _transition_at_counter(ticket_id, TicketAction.FINISH, by=by, branch=branch, note=note)
+    if ticket is not None:
+        return ticket
     ticket = _lock_ticket_at_counter(ticket_id, by=by, branch=branch)
     return _apply(ticket, TicketAction.FINISH, by=by, note=note)
 
 
 @transaction.atomic
 def ticket_no_show(*, ticket_id: int, by: User, branch: Branch | None = None) -> Ticket:
+    ticket = _transition_at_counter(ticket_id, TicketAction.NO_SHOW, by=by, branch=branch)
+    if ticket is not None:
+        return ticket
     ticket = _lock_ticket_at_counter(ticket_id, by=by, branch=branch)
     return _apply(ticket, TicketAction.NO_SHOW, by=by)
 
@@ -575,6 +682,7 @@ __all__ = [
     "ticket_call_next",
     "ticket_cancel",
     "ticket_finish",
+    "ticket_finish_in_transaction",
     "ticket_issue",
     "ticket_no_show",
     "ticket_recall",

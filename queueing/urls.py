@@ -16,4 +16,6 @@ urlpatterns = [
     # Live updates for every screen: version polling and server-sent events (queueing/live.py).
     path("live/<str:token>/v/", live.version, name="version"),
     path("live/<str:token>/events/", live.events, name="events"),
+    # Long poll for API clients (a teller with nobody waiting): answers when the version moves.
+    path("live/<str:token>/wait/", live.wait, name="wait"),
 ]

@@ -4,12 +4,14 @@ The display board (branch display token in the URL), the printed ticket (staff) 
 customer's status page (signed link). Live updates: queueing/live.py, docs/live-updates.md.
 """
 
+import hashlib
 import math
 
 import segno
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -18,7 +20,7 @@ from accounts.access import get_for_branch, staff_required
 from accounts.models import Branch, Role
 from accounts.throttle import rate_limited
 
-from . import live, selectors
+from . import fragments, live, selectors
 from .links import ticket_id_from_token, ticket_status_token
 from .models import Ticket
 from .states import FINAL, TicketStatus
@@ -126,10 +128,52 @@ def board(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "queueing/board.html", context)
 
 
+def _token_key(token: str) -> str:
+    # Keys name a digest, not the display token itself (cache dumps, MONITOR output).
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+def _board_branch_cached(token: str) -> Branch | None:
+    """The board's branch, looked up once a minute per token, not on every fetch.
+
+    A rotated display token therefore still serves state fragments for up to
+    FRAGMENT_TTL_S; the board page itself (and live.js's reload when the live token expires)
+    re-checks it every time."""
+    found = fragments.shared(
+        f"board-branch:{_token_key(token)}",
+        lambda: selectors.branch_by_display_token(token=token) or 0,  # 0: cache "no such board"
+    )
+    return found or None
+
+
+def _board_key(token: str, version: int | None, language: str) -> str:
+    return f"board-state:{_token_key(token)}:{version}:{language}"
+
+
 @rate_limited("public_page")
 def board_state(request: HttpRequest, token: str) -> HttpResponse:
-    branch = _board_branch(token)
-    response = render(request, "queueing/board.html#state", _board_state(branch))
+    """The board's state, rendered once per (board, queue version, language) for all boards.
+
+    N boards fetching after a call cost one render (4 queries) in all, not N: see
+    queueing/fragments.py. `?v=` names the version the board was told about."""
+    branch = _board_branch_cached(token)
+    if branch is None:
+        raise Http404
+    language = translation.get_language() or ""
+    asked = fragments.requested_version(request.GET.get("v"))
+    # The 2nd..Nth board on this worker: straight from memory, not even a version read.
+    html = fragments.peek_local(_board_key(token, asked, language)) if asked is not None else None
+    if html is None:
+        version, cacheable = fragments.key_version(branch.pk, request.GET.get("v"))
+
+        def render_state() -> str:
+            return render_to_string("queueing/board.html#state", _board_state(branch))
+
+        if cacheable:
+            html = fragments.shared(_board_key(token, version, language), render_state)
+        else:
+            html = render_state()
+    response = HttpResponse(html)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -176,8 +220,37 @@ def _customer_ticket(token: str) -> Ticket | None:
     return selectors.ticket_for_customer(ticket_id=ticket_id) if ticket_id else None
 
 
-def _status_state(ticket: Ticket) -> dict:
-    outlook = selectors.ticket_outlook(ticket=ticket)
+STATUS_OUTLOOK_TTL_S = 30  # estimates move with the clock too: recompute at least this often
+
+
+def _shared_outlook(ticket: Ticket, requested_version: str | None) -> dict:
+    """This ticket's outlook from the branch-wide estimate, computed once per queue version for
+    every phone of the branch (the ticket's own row is the only per-phone query)."""
+    if ticket.status != TicketStatus.WAITING:
+        return selectors.outlook_for(ticket, {})
+    asked = fragments.requested_version(requested_version)
+    branch_outlook = (
+        fragments.peek_local(f"branch-outlook:{ticket.branch_id}:{asked}")
+        if asked is not None
+        else None
+    )
+    if branch_outlook is None:
+        version, cacheable = fragments.key_version(ticket.branch_id, requested_version)
+        if not cacheable:
+            return selectors.ticket_outlook(ticket=ticket)
+        branch_outlook = fragments.shared(
+            f"branch-outlook:{ticket.branch_id}:{version}",
+            lambda: selectors.branch_outlook(branch=ticket.branch),
+            ttl=STATUS_OUTLOOK_TTL_S,
+        )
+    if ticket.pk not in branch_outlook:
+        # Issued after that version's estimate was made (a stale cached version): ask directly.
+        return selectors.ticket_outlook(ticket=ticket)
+    return selectors.outlook_for(ticket, branch_outlook)
+
+
+def _status_state(ticket: Ticket, requested_version: str | None = None) -> dict:
+    outlook = _shared_outlook(ticket, requested_version)
     successor = (
         selectors.ticket_successor(ticket=ticket)
         if ticket.status == TicketStatus.TRANSFERRED
@@ -217,6 +290,10 @@ def ticket_status_state(request: HttpRequest, token: str) -> HttpResponse:
     ticket = _customer_ticket(token)
     if ticket is None:
         raise Http404
-    response = render(request, "queueing/ticket_status.html#state", _status_state(ticket))
+    # ?v=: the queue version the page was told about (the key of the shared estimate).
+    context = _status_state(ticket, request.GET.get("v"))
+    # No context processors: the fragment shows nothing of the request or user, and every
+    # phone of the branch asks for it after each change.
+    response = HttpResponse(render_to_string("queueing/ticket_status.html#state", context))
     response["Cache-Control"] = "no-store"
     return response

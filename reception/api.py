@@ -177,11 +177,12 @@ class TicketFinishApi(BranchApi):
         tags=["queue"], request=CompleteServiceInputSerializer, responses=TicketOutputSerializer
     )
     def post(self, request, pk: int):
-        ticket = get_for_branch(Ticket.objects.select_related("branch"), request.branch, pk=pk)
         data = CompleteServiceInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.visit_complete_service(ticket=ticket, teller=request.user, **data.validated_data)
-        ticket = Ticket.objects.select_related("service", "counter").get(pk=ticket.pk)
+        # The services look the ticket up within the user's branch (another's: 404).
+        ticket = services.visit_complete_service(
+            ticket=pk, branch=request.branch, teller=request.user, **data.validated_data
+        )
         return Response(TicketOutputSerializer(ticket).data)
 
 

@@ -10,11 +10,12 @@ from django.utils.translation import gettext_lazy as _
 from accounts import outbox
 from accounts.errors import DomainError
 from accounts.models import Branch
+from accounts.sql import for_update
 from crm.models import Interaction
 from crm.personal_data import is_valid_phone, normalise_phone
 from crm.services import customer_find_or_create, interaction_record
 from queueing.models import Counter, Service, Ticket
-from queueing.services import ticket_finish, ticket_issue, ticket_transfer
+from queueing.services import ticket_finish_in_transaction, ticket_issue, ticket_transfer
 
 from .models import Visit, VisitHandover
 from .selectors import customer_for_registration
@@ -201,14 +202,15 @@ def _checklist_note(
 @transaction.atomic
 def visit_complete_service(
     *,
-    ticket: Ticket,
+    ticket: Ticket | int,
     teller: AbstractBaseUser,
+    branch: Branch | None = None,
     outcome: str,
     identity_verified: bool,
     documents_signed: bool = False,
     funds_handed_over: bool = False,
     error_note: str = "",
-) -> Visit | None:
+) -> Ticket:
     """The teller finishes serving: record the control points and outcome, end the ticket.
 
     The one way staff finish a service: the counter screen, POST /api/queue/tickets/<id>/finish/
@@ -217,6 +219,9 @@ def visit_complete_service(
     verified before a service counts as completed; its checklist is kept in the finish event's
     note, as there is no visit to hold it. Only the teller seated at the ticket's counter may
     finish (queueing.services.ticket_finish checks it).
+
+    `ticket` is the ticket or its id; with an id, `branch` is the user's branch (a ticket of
+    another branch is then "not found"). Returns the finished ticket.
     """
     if outcome not in Visit.Outcome.values:
         raise ReceptionError(_("Choose an outcome."), code="outcome")
@@ -225,10 +230,14 @@ def visit_complete_service(
             _("Verify the customer's identity before completing the service."), code="identity"
         )
     # The ticket first, then its visit: the order visit_transfer takes them in.
-    ticket_finish(
-        ticket_id=ticket.pk,
+    if isinstance(ticket, Ticket):
+        ticket_id, branch = ticket.pk, branch or ticket.branch
+    else:
+        ticket_id = ticket
+    finished = ticket_finish_in_transaction(
+        ticket_id=ticket_id,
         by=teller,
-        branch=ticket.branch,
+        branch=branch,
         note=_checklist_note(
             outcome=outcome,
             identity_verified=identity_verified,
@@ -237,9 +246,19 @@ def visit_complete_service(
             error_note=error_note,
         ),
     )
-    visit = Visit.objects.select_for_update().filter(ticket_id=ticket.pk).first()
+    # SQL, not a QuerySet: every finish runs this, and building the query cost more than
+    # running it (queueing.statements says more).
+    visit = next(
+        iter(
+            Visit.objects.raw(
+                f"SELECT * FROM {Visit._meta.db_table} WHERE ticket_id = %s{for_update()}",  # noqa: S608
+                [ticket_id],
+            )
+        ),
+        None,
+    )
     if visit is None:
-        return None
+        return finished
     visit.outcome = outcome
     visit.identity_verified = identity_verified
     visit.documents_signed = documents_signed
@@ -260,13 +279,13 @@ def visit_complete_service(
         VISIT_COMPLETED,
         {
             "visit_id": visit.pk,
-            "ticket_id": ticket.pk,
+            "ticket_id": ticket_id,
             "branch_id": visit.branch_id,
             "outcome": outcome,
         },
         branch_id=visit.branch_id,
     )
-    return visit
+    return finished
 
 
 @transaction.atomic
@@ -294,7 +313,17 @@ def visit_transfer(
         note=note,
     )
     # The ticket first, then its visit: the order visit_complete_service takes them in.
-    visit = Visit.objects.select_for_update().filter(ticket_id=ticket_id).first()
+    # SQL, not a QuerySet: every finish runs this, and building the query cost more than
+    # running it (queueing.statements says more).
+    visit = next(
+        iter(
+            Visit.objects.raw(
+                f"SELECT * FROM {Visit._meta.db_table} WHERE ticket_id = %s{for_update()}",  # noqa: S608
+                [ticket_id],
+            )
+        ),
+        None,
+    )
     if visit is None:  # a ticket issued without a visit: its transfer event keeps the note
         return new_ticket
     visit.ticket = new_ticket

@@ -17,6 +17,7 @@ from accounts.errors import DomainError
 from accounts.models import Branch, Role
 from crm.personal_data import is_valid_phone, normalise_phone
 from crm.selectors import customer_by_phone, customer_history
+from queueing import live
 from queueing import selectors as queue_selectors
 from queueing import services as queue
 from queueing.models import Counter
@@ -116,7 +117,10 @@ def lobby(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             return redirect("reception:visit_done", pk=visit.pk)
-    return render(request, "reception/lobby.html", _lobby_context(request, form, asked=asked))
+    context = _lobby_context(request, form, asked=asked)
+    # Today's visits refresh when the queue changes (live.js), not on a timer.
+    context["live"] = live.live_context(request, request.branch.pk)
+    return render(request, "reception/lobby.html", context)
 
 
 def _render_visits(request: HttpRequest, confirm: str | None = None) -> HttpResponse:
@@ -257,11 +261,15 @@ def _counter_context(
     }
 
 
+def _counter_page(request: HttpRequest, context: dict) -> HttpResponse:
+    # The waiting panel refreshes when the queue changes (live.js), not on a timer.
+    context["live"] = live.live_context(request, context["counter"].branch_id)
+    return render(request, "reception/counter.html", context)
+
+
 @staff_required(*COUNTER_ROLES)
 def counter(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(
-        request, "reception/counter.html", _counter_context(request, _counter(request, pk))
-    )
+    return _counter_page(request, _counter_context(request, _counter(request, pk)))
 
 
 @require_GET
@@ -363,4 +371,4 @@ def counter_action(request: HttpRequest, pk: int) -> HttpResponse:
         # The waiting panel refreshes now rather than on its next 3-second poll.
         response["HX-Trigger"] = "queue-changed"
         return response
-    return render(request, "reception/counter.html", context)
+    return _counter_page(request, context)

@@ -33,9 +33,11 @@ def _empty_cache():
     from django.core.cache import caches
 
     from accounts.resilience import reset_breakers
+    from queueing import fragments
 
     for alias in caches:
         caches[alias].clear()
+    fragments.clear_local()
     reset_breakers()
 
 

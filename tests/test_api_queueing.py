@@ -384,3 +384,54 @@ def test_a_transfer_through_the_api_moves_the_visit_in_the_same_transaction(
     )
     assert response.status_code == 201
     assert Visit.objects.get(pk=visit.pk).ticket_id == response.json()["id"]
+
+
+@pytest.mark.django_db
+def test_the_fast_ticket_output_is_what_the_declared_fields_would_give(
+    branch, cash, counter, teller
+):
+    """TicketOutputSerializer builds its dict by hand (speed); the declared fields are the
+    documented shape: both must agree, null times and the counter included."""
+    from django.utils import timezone
+    from rest_framework import serializers as drf
+
+    from queueing.serializers import TicketOutputSerializer
+
+    waiting = services.ticket_issue(branch=branch, service=cash)
+    services.counter_open(counter=counter, teller=teller)
+    called = services.ticket_call_next(counter=counter, teller=teller)
+    for ticket in (waiting, called):
+        ticket.refresh_from_db()
+        with timezone.override(branch.tz):
+            fast = TicketOutputSerializer(ticket).data
+            declared = drf.Serializer.to_representation(TicketOutputSerializer(ticket), ticket)
+        assert dict(fast) == dict(declared)
+    assert fast["counter"] == counter.number and fast["called_at"] is not None
+
+
+@pytest.mark.django_db
+def test_an_idle_counter_is_told_when_to_ask_again_not_left_to_poll(
+    as_user, branch, cash, counter, teller, settings, django_capture_on_commit_callbacks
+):
+    """Nobody waiting: 204 with Retry-After and, where a live service answers long polls, the
+    URL of one that returns as soon as the branch's queue changes after this answer."""
+    from queueing import broadcast, live
+
+    desk = as_user(teller)
+    desk.post(reverse("api:queue-counter-open", args=[counter.pk]))
+    call_next = reverse("api:queue-counter-call-next", args=[counter.pk])
+
+    settings.LIVE_SSE = False
+    quiet = desk.post(call_next)
+    assert quiet.status_code == 204 and int(quiet["Retry-After"]) > 0
+    assert "X-Queue-Wait" not in quiet
+
+    settings.LIVE_SSE = True
+    idle = desk.post(call_next)
+    version = broadcast.current_version(branch.pk)
+    token = live.live_token(branch.pk)
+    assert idle.status_code == 204
+    assert idle["X-Queue-Wait"] == f"{reverse('queueing:wait', args=[token])}?after={version}"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_issue(branch=branch, service=cash)
+    assert broadcast.current_version(branch.pk) > version  # so the long poll returns at once

@@ -86,10 +86,11 @@ def _compose() -> dict:
 def test_it_composes_database_cache_web_worker_and_beat_with_healthchecks():
     services = _compose()["services"]
 
-    assert {"postgres", "redis", "migrate", "web", "worker", "beat"} <= set(services)
-    for name in ("postgres", "redis", "web", "worker", "beat"):
+    apps = ("web", "live", "worker", "beat")
+    assert {"postgres", "redis", "migrate", "proxy", *apps} <= set(services)
+    for name in ("postgres", "redis", "proxy", *apps):
         assert "healthcheck" in services[name], f"{name} has no healthcheck"
-    for name in ("web", "worker", "beat"):
+    for name in apps:
         depends = services[name]["depends_on"]
         assert depends["postgres"]["condition"] == "service_healthy"
         assert depends["redis"]["condition"] == "service_healthy"
@@ -106,23 +107,42 @@ def test_it_keeps_secrets_out_of_the_compose_file():
     assert not re.search(r"DJANGO_SECRET_KEY:\s*['\"]?[A-Za-z0-9]", text)
 
 
-def test_it_serves_asgi_with_gunicorn_as_a_non_root_user():
+def test_it_serves_wsgi_with_gunicorn_as_a_non_root_user():
     dockerfile = (BASE_DIR / "Dockerfile").read_text(encoding="utf-8")
     users = re.findall(r"^USER\s+(\S+)", dockerfile, flags=re.MULTILINE)
 
     assert users and users[-1] not in {"root", "0"}
-    assert "config.asgi:application" in dockerfile
+    assert "config.wsgi:application" in dockerfile
     assert "collectstatic" in dockerfile
 
 
-def test_it_configures_gunicorn_with_uvicorn_workers(monkeypatch):
-    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+def _gunicorn_settings(name: str) -> dict:
     namespace: dict = {}
-    exec(compile((BASE_DIR / "config/gunicorn.py").read_text(), "gunicorn.py", "exec"), namespace)  # noqa: S102
+    exec(compile((BASE_DIR / "config" / name).read_text(), name, "exec"), namespace)  # noqa: S102
+    return namespace
 
-    assert namespace["worker_class"] == "uvicorn_worker.UvicornWorker"
-    assert namespace["workers"] == 3
-    assert namespace["bind"] == "0.0.0.0:8000"  # inside the container
+
+def test_it_serves_pages_with_threads_and_live_updates_with_an_event_loop(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    web = _gunicorn_settings("gunicorn.py")
+    live = _gunicorn_settings("gunicorn_live.py")
+
+    assert (web["worker_class"], web["workers"], web["threads"]) == ("gthread", 3, 4)
+    assert web["bind"] == "0.0.0.0:8000"  # inside the container
+    assert "%(U)s" in web["access_log_format"] and "%(r)s" not in web["access_log_format"]
+    assert live["worker_class"] == "uvicorn_worker.UvicornWorker"
+    assert live["max_requests"] == 0  # a recycled worker would drop every stream it holds
+
+
+def test_compose_routes_live_updates_to_the_live_service_and_keeps_connections():
+    compose = (BASE_DIR / "docker-compose.yml").read_text(encoding="utf-8")
+    nginx = (BASE_DIR / "config" / "nginx.conf").read_text(encoding="utf-8")
+
+    assert "config.wsgi:application" in compose and "config.asgi:application" in compose
+    assert 'DB_CONN_MAX_AGE: "600"' in compose
+    assert "nofile" in compose
+    assert "location /queue/live/" in nginx and "proxy_buffering off" in nginx
+    assert "$request " not in nginx and "$args" not in nginx  # no query strings in its log
 
 
 def test_it_starts_web_worker_and_beat_in_development():
@@ -130,6 +150,8 @@ def test_it_starts_web_worker_and_beat_in_development():
     processes = dict(line.split(":", 1) for line in procfile.splitlines() if ":" in line)
 
     assert set(processes) == {"web", "worker", "beat"}
+    # The same server as production (threads, config/gunicorn.py), reloading on code changes.
+    assert "gunicorn config.wsgi:application -c config/gunicorn.py" in processes["web"]
     assert "celery -A config worker" in processes["worker"]
     assert "celery -A config beat" in processes["beat"]
 

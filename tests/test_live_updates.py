@@ -111,23 +111,26 @@ def test_it_gives_each_page_a_live_token_for_its_own_branch(client, branch, othe
     assert live.branch_id_from_live_token(token) == branch.pk
 
 
-def test_it_tells_pages_to_poll_under_wsgi(client, branch, settings):
+def test_it_tells_pages_to_poll_without_the_live_service(client, branch, settings):
     settings.REDIS_URL = "redis://127.0.0.1:6379/3"
+    settings.LIVE_SSE = False  # runserver, `make run`: no ASGI live service to stream from
     html = client.get(reverse("queueing:board", args=[branch.display_token])).content.decode()
-    assert 'data-live-sse="0"' in html  # the test client is WSGI: no stream pinning a thread
+    assert 'data-live-sse="0"' in html
 
 
-def test_it_offers_the_stream_under_asgi_with_redis(branch, settings):
+def test_a_wsgi_page_offers_the_stream_of_the_asgi_live_service(client, branch, settings):
+    """Pages come from the WSGI web service; nginx sends /queue/live/ to the ASGI live one."""
     settings.REDIS_URL = "redis://127.0.0.1:6379/3"
-    url = reverse("queueing:board", args=[branch.display_token])
-
-    async def fetch():
-        return await AsyncClient().get(url)
-
-    from asgiref.sync import async_to_sync
-
-    html = async_to_sync(fetch)().content.decode()
+    settings.LIVE_SSE = True
+    html = client.get(reverse("queueing:board", args=[branch.display_token])).content.decode()
     assert 'data-live-sse="1"' in html
+
+
+def test_the_stream_never_holds_a_wsgi_thread(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:6379/3"
+    settings.LIVE_SSE = True
+    url = reverse("queueing:events", args=[live.live_token(1)])
+    assert client.get(url).status_code == 204  # at once: EventSource stops, live.js polls
 
 
 def test_it_declines_the_stream_without_redis(settings):
@@ -173,6 +176,7 @@ def test_it_streams_the_current_then_each_published_version(settings):
 @pytest.mark.django_db
 def test_it_streams_through_the_asgi_view(settings):
     settings.REDIS_URL = redis_or_skip()
+    settings.LIVE_SSE = True
     import redis
 
     publisher = redis.Redis.from_url(settings.REDIS_URL)

@@ -267,14 +267,18 @@ def test_an_htmx_action_returns_only_the_panel(client, teller, counter):
     assert counter.is_paused
 
 
-def test_the_waiting_panel_is_a_polled_partial(client, teller, branch, cash, counter):
+def test_the_waiting_panel_is_a_partial_refreshed_by_queue_changes(
+    client, teller, branch, cash, counter
+):
     queue.ticket_issue(branch=branch, service=cash)
     client.force_login(teller)
     response = client.get(
         reverse("reception:counter_waiting", args=[counter.pk]), HTTP_HX_REQUEST="true"
     )
     html = response.content.decode()
-    assert 'id="waiting"' in html and "every 3s" in html and "<html" not in html
+    assert 'id="waiting"' in html and "<html" not in html
+    # No timer: live.js fires queue-changed when the branch's version moves.
+    assert 'hx-trigger="queue-changed from:body"' in html and "every 3s" not in html
     assert '<span class="count">1</span>' in html
 
 

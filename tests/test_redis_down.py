@@ -34,7 +34,7 @@ def closed_port() -> int:
 
 @pytest.fixture
 def dead_redis(settings):
-    """REDIS_URL, both caches and the Celery broker on a Redis that refuses connections."""
+    """REDIS_URL, every cache and the Celery broker on a Redis that refuses connections."""
     from config.celery import app
 
     url = f"redis://127.0.0.1:{closed_port()}/0"
@@ -42,6 +42,11 @@ def dead_redis(settings):
     settings.CACHES = {
         "default": {"BACKEND": "accounts.cache.ResilientRedisCache", "LOCATION": url},
         "live": {
+            "BACKEND": "accounts.cache.ResilientRedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"FALLBACK": "none"},
+        },
+        "shared": {
             "BACKEND": "accounts.cache.ResilientRedisCache",
             "LOCATION": url,
             "OPTIONS": {"FALLBACK": "none"},

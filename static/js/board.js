@@ -194,8 +194,9 @@
     fresh.slice(0, MAX_ANNOUNCE_AT_ONCE).reverse().forEach(announce);
   }
 
-  window.BranchFlowLive.follow(root, function () {
-    return window.BranchFlowLive.swap(root.dataset.stateUrl, stateEl).then(onState);
+  window.BranchFlowLive.follow(root, function (v) {
+    var url = window.BranchFlowLive.withVersion(root.dataset.stateUrl, v);
+    return window.BranchFlowLive.swap(url, stateEl).then(onState);
   }, {
     onStatus: function (ok) { offline.hidden = ok; }
   });

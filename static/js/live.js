@@ -120,6 +120,30 @@
     return { stop: stop, refresh: refresh };
   }
 
+  /* The fragment URL for version v: the server caches each state per version, so every screen
+   * told about v shares one render (?v= is the cache key, not a hint). */
+  function withVersion(url, v) {
+    if (v === null || v === undefined || v === "") return url;
+    return url + (url.indexOf("?") === -1 ? "?" : "&") + "v=" + encodeURIComponent(v);
+  }
+
+  /* Staff screens (counter, lobby): an element with data-live-event="queue-changed" follows its
+   * branch's version and dispatches that event on <body> on each change; htmx parts listen
+   * with hx-trigger="queue-changed from:body". live.js's 60 s safety refresh doubles as the
+   * slow safety poll, so an idle screen costs nothing while the queue does not change. */
+  function autoFollow() {
+    document.querySelectorAll("[data-live-event]").forEach(function (el) {
+      if (el.dataset.liveFollowing) return;
+      el.dataset.liveFollowing = "1";
+      var name = el.dataset.liveEvent;
+      follow(el, function (v) {
+        document.body.dispatchEvent(new CustomEvent(name, { detail: { v: v } }));
+      });
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", autoFollow);
+  else autoFollow();
+
   /* Fetch an HTML fragment and put it into target (same-origin, no scripts inside). */
   function swap(url, target) {
     return fetch(url, { cache: "no-store", credentials: "same-origin", headers: { "HX-Request": "true" } })
@@ -130,5 +154,5 @@
       .then(function (html) { target.innerHTML = html; return target; });
   }
 
-  window.BranchFlowLive = { follow: follow, swap: swap };
+  window.BranchFlowLive = { follow: follow, swap: swap, withVersion: withVersion };
 })();

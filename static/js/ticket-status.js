@@ -47,11 +47,12 @@
 
   if (card() && card().hasAttribute("data-final")) return; // nothing will change any more
 
-  follower = window.BranchFlowLive.follow(root, function () {
+  follower = window.BranchFlowLive.follow(root, function (v) {
     // Spread the re-reads of many phones over a moment (every change of the branch wakes them).
     var jitter = Math.random() * 400;
+    var url = window.BranchFlowLive.withVersion(root.dataset.stateUrl, v);
     return new Promise(function (resolve) { setTimeout(resolve, jitter); })
-      .then(function () { return window.BranchFlowLive.swap(root.dataset.stateUrl, stateEl); })
+      .then(function () { return window.BranchFlowLive.swap(url, stateEl); })
       .then(onState);
   }, {
     onStatus: function (ok) { offline.hidden = ok; }

@@ -1,0 +1,224 @@
+"""One Redis subscription per process for every live stream and long poll (docs/live-updates.md).
+
+Before the hub, each open screen held its own Redis pub/sub connection (1,500 streams → 3,016
+Redis clients, and a worker ran out of file descriptors after ~300 streams). Now each event loop
+(one per uvicorn worker) holds ONE redis.asyncio connection with `PSUBSCRIBE branchflow:queue:*`
+and fans each message out to the subscriptions registered for that branch.
+
+A subscription is not a queue: it keeps only the newest version it was told about and an
+asyncio.Event. A slow or stalled screen therefore never makes memory grow, and a burst of
+changes reaches it as one wake-up (screens only need *the latest* version, then fetch once).
+
+If Redis drops, the hub closes every subscription (their streams end, EventSource reconnects,
+gets 204 while the circuit breaker is open, and live.js polls the version instead), then
+reconnects with backoff. Versions seen in the last LAST_SEEN_TTL_S seconds answer "what is the
+current version?" for new streams without touching the cache or the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import weakref
+
+from django.conf import settings
+
+from accounts.resilience import breaker_for
+
+from . import broadcast
+
+log = logging.getLogger(__name__)
+
+PATTERN = "branchflow:queue:*"
+CLIENT_NAME = "branchflow-live-hub"
+# As long as the cached version lives: a push lost by its publisher heals as fast here.
+LAST_SEEN_TTL_S = broadcast.VERSION_TTL_S
+RECONNECT_MAX_S = 10.0
+HEALTH_CHECK_S = 15  # PING an idle connection so a half-open one is noticed
+CONNECT_WAIT_S = 1.0  # how long a new stream waits for the hub to (re)connect
+
+
+class Subscription:
+    """What one stream or long poll waits on: the newest version announced for its branch."""
+
+    __slots__ = ("_event", "branch_id", "closed", "latest")
+
+    def __init__(self, branch_id: int) -> None:
+        self.branch_id = branch_id
+        self.latest: int | None = None
+        self.closed = False
+        self._event = asyncio.Event()
+
+    def push(self, version: int) -> None:
+        if self.latest is None or version > self.latest:
+            self.latest = version
+        self._event.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._event.set()
+
+    async def wait(self, timeout: float) -> int | None:
+        """The newest version announced since the last call, or None after `timeout` seconds
+        without one (or when the subscription was closed: check `closed`)."""
+        if not self._event.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), timeout)
+        if not self._event.is_set() or self.closed:
+            return None
+        self._event.clear()
+        latest, self.latest = self.latest, None
+        return latest
+
+
+class Hub:
+    """The event loop's single pub/sub connection and its subscriptions, per branch."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.breaker = breaker_for(url)
+        self._subs: dict[int, set[Subscription]] = {}
+        self._last: dict[int, tuple[int, float]] = {}
+        self._connected = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self.messages = 0  # relayed messages (for the benchmark and tests)
+
+    # --- for streams ---------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def stream_count(self) -> int:
+        return sum(len(subs) for subs in self._subs.values())
+
+    async def subscribe(self, branch_id: int) -> Subscription | None:
+        """Register for a branch's versions; None when Redis is unavailable (then poll)."""
+        if not self.breaker.allows():
+            return None
+        self._ensure_running()
+        if not self._connected.is_set():
+            self._wake.set()  # cut a reconnect backoff short: someone is waiting
+            try:
+                await asyncio.wait_for(self._connected.wait(), CONNECT_WAIT_S)
+            except TimeoutError:
+                return None
+        # No await between the check above and this line: a disconnect cannot slip in between,
+        # so every message published from here on reaches this subscription.
+        sub = Subscription(branch_id)
+        self._subs.setdefault(branch_id, set()).add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        subs = self._subs.get(sub.branch_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subs[sub.branch_id]
+
+    def last_seen(self, branch_id: int) -> int | None:
+        """The branch's version as last announced, if that was recent and we stayed connected."""
+        seen = self._last.get(branch_id)
+        if seen is None or not self._connected.is_set():
+            return None
+        version, at = seen
+        if asyncio.get_running_loop().time() - at > LAST_SEEN_TTL_S:
+            return None
+        return version
+
+    # --- the connection ------------------------------------------------------------------------
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="live-hub")
+
+    def _dispatch(self, channel: bytes, data: bytes) -> None:
+        try:
+            branch_id = int(channel.rsplit(b":", 1)[1])
+            version = int(json.loads(data)["v"])
+        except (ValueError, KeyError, TypeError, IndexError):
+            return
+        self.messages += 1
+        now = asyncio.get_running_loop().time()
+        previous = self._last.get(branch_id)
+        if previous is not None and now - previous[1] <= LAST_SEEN_TTL_S:
+            version_seen = max(version, previous[0])  # publishes may arrive out of order
+        else:
+            version_seen = version
+        self._last[branch_id] = (version_seen, now)
+        for sub in list(self._subs.get(branch_id, ())):
+            sub.push(version)
+
+    def _close_all(self) -> None:
+        """End every stream: what happened while disconnected is unknown, so screens re-read."""
+        self._connected.clear()
+        self._last.clear()
+        subs, self._subs = self._subs, {}
+        for group in subs.values():
+            for sub in group:
+                sub.close()
+
+    async def _run(self) -> None:
+        import redis.asyncio as aioredis
+
+        backoff = 0.5
+        while True:
+            client = aioredis.Redis.from_url(
+                self.url,
+                socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT,
+                health_check_interval=HEALTH_CHECK_S,
+                # Named, so `CLIENT LIST` shows one hub per worker (tests and the bench count them).
+                client_name=f"{CLIENT_NAME}-{os.getpid()}",
+            )
+            pubsub = client.pubsub()
+            try:
+                await pubsub.psubscribe(PATTERN)
+                while True:
+                    message = await pubsub.get_message(timeout=HEALTH_CHECK_S)
+                    if message is None:
+                        continue
+                    kind = message.get("type")
+                    if kind == "pmessage":
+                        self._dispatch(message["channel"], message["data"])
+                    elif kind == "psubscribe":
+                        # Confirmed by Redis: from now on no publish can be missed.
+                        self._connected.set()
+                        self.breaker.record_success()
+                        backoff = 0.5
+            except asyncio.CancelledError:
+                self._close_all()
+                raise
+            except Exception as exc:  # Redis went away (or never answered)
+                self.breaker.record_failure(exc)
+                log.info("live hub lost Redis (%s); streams end, screens poll", type(exc).__name__)
+            finally:
+                self._close_all()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                    await client.aclose()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), backoff)
+            backoff = min(backoff * 2, RECONNECT_MAX_S)
+
+
+# One hub per event loop: uvicorn runs one loop per worker process; tests run a loop per test.
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> Hub | None:
+    """This event loop's hub, or None without Redis."""
+    url = settings.REDIS_URL
+    if not url:
+        return None
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None or hub.url != url:
+        if hub is not None and hub._task is not None:
+            hub._task.cancel()
+        hub = _hubs[loop] = Hub(url)
+    return hub
