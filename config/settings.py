@@ -5,6 +5,7 @@ otherwise. `make run` asks for DEBUG; without DATABASE_URL / REDIS_URL everythin
 embedded default (SQLite, a filesystem Celery broker, a file cache) so a fresh clone needs no server.
 """
 
+import hashlib
 from pathlib import Path
 
 import environ
@@ -108,6 +109,10 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", defau
 # A kept connection may have been closed by a database restart while idle (long-lived Celery
 # workers): test it before reuse instead of failing the next task.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Behind PgBouncer in transaction pooling (docs/scaling.md) server-side cursors must be off.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DB_DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server, worker and beat share the file without "database is locked".
     DATABASES["default"]["OPTIONS"] = {
@@ -119,6 +124,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Cache keys and pub/sub channels carry the database's identity: two installations (or a test
+# run and a benchmark) sharing one Redis or one cache directory never read each other's
+# sessions, users, branch set-ups or queue versions, whose ids would collide.
+INSTANCE_KEY = env.str(
+    "INSTANCE_KEY",
+    default=hashlib.sha256(
+        "{HOST}:{PORT}/{NAME}".format_map(
+            {
+                "HOST": "",
+                "PORT": "",
+                **DATABASES["default"],
+                "NAME": str(DATABASES["default"]["NAME"]),
+            }
+        ).encode()
+    ).hexdigest()[:10],
+)
+CACHE_KEY_PREFIX = f"branchflow:{INSTANCE_KEY}"
 # Redis is an accelerator, never a dependency for serving (docs/operations.md): a dead Redis may
 # cost a request at most the connect timeout, once; then a circuit breaker skips it for
 # REDIS_BREAKER_SECONDS and callers use their fallback (accounts/resilience.py).
@@ -134,13 +156,13 @@ if REDIS_URL:
         "default": {
             "BACKEND": "accounts.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "branchflow",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
         },
         # Live screens' queue version: its truth is the database, so a down Redis is a miss.
         "live": {
             "BACKEND": "accounts.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "branchflow",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {"FALLBACK": "none"},
         },
         # Sessions, signed-in users, staff memberships, branch set-ups: shared by every process
@@ -149,13 +171,14 @@ if REDIS_URL:
         "shared": {
             "BACKEND": "accounts.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "branchflow",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {"FALLBACK": "none"},
         },
     }
 else:
     # A file cache is shared by the web, worker and beat processes (locmem would not be).
     _file_cache = {
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(VAR_DIR / "cache"),
     }

@@ -147,13 +147,14 @@ RETRY_AFTER_EMPTY_S = 5
 
 def _nobody_waiting(branch_id: int, version: int) -> Response:
     """204, telling an idle client when to ask again instead of polling: Retry-After, and a
-    long-poll URL that answers as soon as the branch's queue changes after `version`
-    (queueing.live.wait)."""
+    long-poll URL that answers as soon as a ticket joins one of the branch's queues after
+    `version` (queueing.live.wait)."""
     response = Response(status=status.HTTP_204_NO_CONTENT)
     response["Retry-After"] = str(RETRY_AFTER_EMPTY_S)
     if settings.LIVE_SSE:  # a live service answers long polls
         token = live.live_token(branch_id)
-        response["X-Queue-Wait"] = f"{reverse('queueing:wait', args=[token])}?after={version}"
+        wait = reverse("queueing:wait", args=[token])
+        response["X-Queue-Wait"] = f"{wait}?after={version}&on=arrival"
     return response
 
 

@@ -62,8 +62,13 @@ def version_key(branch_id: int) -> str:
     return f"queue-version:{branch_id}"
 
 
+def channel_prefix() -> str:
+    """This installation's channels (settings.CACHE_KEY_PREFIX: one Redis may serve several)."""
+    return f"{settings.CACHE_KEY_PREFIX}:queue:"
+
+
 def channel_name(branch_id: int) -> str:
-    return f"branchflow:queue:{branch_id}"
+    return f"{channel_prefix()}{branch_id}"
 
 
 def current_version(branch_id: int) -> int:

@@ -431,7 +431,8 @@ def test_an_idle_counter_is_told_when_to_ask_again_not_left_to_poll(
     version = broadcast.current_version(branch.pk)
     token = live.live_token(branch.pk)
     assert idle.status_code == 204
-    assert idle["X-Queue-Wait"] == f"{reverse('queueing:wait', args=[token])}?after={version}"
+    wait = reverse("queueing:wait", args=[token])
+    assert idle["X-Queue-Wait"] == f"{wait}?after={version}&on=arrival"
     with django_capture_on_commit_callbacks(execute=True):
         services.ticket_issue(branch=branch, service=cash)
     assert broadcast.current_version(branch.pk) > version  # so the long poll returns at once

@@ -178,11 +178,11 @@ def test_the_long_poll_needs_a_version_and_a_valid_token(client, branch):
 BRANCH = 800_000 + os.getpid() % 10_000  # no real test branch: parallel runs share Redis
 
 
-def publish(branch_id: int, version: int) -> None:
+def publish(branch_id: int, version: int, action: str = "call") -> None:
     import redis
 
     redis.Redis.from_url(REDIS_URL).publish(
-        broadcast.channel_name(branch_id), json.dumps({"v": version})
+        broadcast.channel_name(branch_id), json.dumps({"v": version, "action": action})
     )
 
 
@@ -278,6 +278,26 @@ def test_the_long_poll_answers_when_the_version_moves(settings):
     assert response.status_code == 200
     assert json.loads(response.content) == {"v": 5}
     assert "Retry-After" not in response
+
+
+@pytest.mark.django_db
+def test_an_idle_counters_long_poll_wakes_for_an_arrival_not_for_every_change(settings):
+    """`on=arrival`: starts and finishes at other counters do not wake an idle teller (they
+    made the idle tellers of a branch call in a herd); a ticket joining a queue does."""
+    settings.REDIS_URL = redis_or_skip()
+    url = wait_url(BRANCH + 7, 0) + "&on=arrival"
+
+    async def run():
+        request = asyncio.ensure_future(AsyncClient().get(url))
+        await until(lambda: (h := hub.get_hub()) is not None and h.stream_count() == 1)
+        await asyncio.to_thread(publish, BRANCH + 7, 5, "start")
+        await asyncio.to_thread(publish, BRANCH + 7, 6, "finish")
+        await asyncio.sleep(0.3)
+        assert not request.done()  # still waiting
+        await asyncio.to_thread(publish, BRANCH + 7, 7, "issue")
+        return await asyncio.wait_for(request, timeout=3)
+
+    assert json.loads(asyncio.run(run()).content) == {"v": 7}
 
 
 @pytest.mark.django_db
