@@ -1,8 +1,9 @@
 """The queue load benchmark (bench/load_queue.py) runs end to end and finds nothing wrong.
 
-A very short run against a throwaway database named after the test database: the script
-migrates it, starts gunicorn on a free loopback port, drives two tellers and one tablet through
-the API, stops gunicorn and checks the database. Only correctness is asserted, never timings.
+Very short runs against a throwaway database named after the test database: the script
+migrates it, starts gunicorn (WSGI, gthread, as in production) on free loopback ports, drives
+tellers and tablets through the API (one branch; three branches on two web servers; a closed
+loop), stops gunicorn and checks the database. Only correctness is asserted, never timings.
 """
 
 import json
@@ -84,6 +85,65 @@ def test_it_runs_a_short_load_without_calling_twice_or_losing_a_ticket(throwaway
     assert result["issued"] > 0, output
     assert result["called"] == result["issued"], output
     assert result["drained"] is True, output
+    assert completed.returncode == 0, output
+
+
+def test_many_branches_on_two_nodes_call_no_ticket_twice_and_lose_none(throwaway_database_url):
+    """--branches 3 --nodes 2: three branches' queues, tellers and tablets spread over two web
+    servers on different ports sharing one database; the checks cover every branch."""
+    completed = subprocess.run(  # noqa: S603 (our own interpreter, script and arguments)
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--database-url",
+            throwaway_database_url,
+            *("--duration", "4", "--branches", "3", "--nodes", "2"),
+            *("--tellers", "3", "--tablets", "2", "--issue-rate", "6"),
+            *("--workers", "1", "--threads", "2", "--empty-backoff", "0.2"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    output = f"stdout:\n{completed.stdout}\nstderr:\n{completed.stderr}"
+    lines = completed.stdout.strip().splitlines()
+    assert lines, output
+    result = json.loads(lines[-1])
+    assert (result["branches"], result["nodes"]) == (3, 2), output
+    assert set(result["memory"]) == {"node1", "node2"}, output
+    assert result["double_called"] == 0, output
+    assert result["lost"] == 0, output
+    assert result["issued"] > 0, output
+    assert result["called"] == result["issued"], output
+    assert result["drained"] is True, output
+    assert completed.returncode == 0, output
+
+
+def test_a_closed_loop_run_completes_tickets(throwaway_database_url):
+    """--closed-loop: tablets issue as fast as the queue takes them (bounded per counter)."""
+    completed = subprocess.run(  # noqa: S603 (our own interpreter, script and arguments)
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--database-url",
+            throwaway_database_url,
+            *("--duration", "4", "--closed-loop", "--tellers", "2", "--tablets", "1"),
+            *("--workers", "1", "--threads", "2"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    output = f"stdout:\n{completed.stdout}\nstderr:\n{completed.stderr}"
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result["closed_loop"] is True, output
+    assert result["completed_in_load"] > 0, output
+    assert (result["double_called"], result["lost"], result["errors"]) == (0, 0, 0), output
+    assert result["cpu_ms_per_request"] > 0, output
     assert completed.returncode == 0, output
 
 
