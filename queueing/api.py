@@ -6,6 +6,8 @@ the user is the teller seated at the counter is the services' check (code "not_s
 Domain errors (QueueError) become 400 {"detail", "code"} in accounts.api.exception_handler.
 """
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -137,7 +139,7 @@ class CounterCallNextApi(BranchApi):
         # The service locks the counter of this branch (another branch's is "not found": 404).
         ticket = services.ticket_call_next(counter=pk, teller=request.user, branch=request.branch)
         if ticket is None:
-            return _nobody_waiting(request.branch.pk, version)
+            return _nobody_waiting(request.branch.pk, version, counter_id=pk)
         return _ticket_response(ticket)
 
 
@@ -145,16 +147,19 @@ class CounterCallNextApi(BranchApi):
 RETRY_AFTER_EMPTY_S = 5
 
 
-def _nobody_waiting(branch_id: int, version: int) -> Response:
+def _nobody_waiting(branch_id: int, version: int, *, counter_id: int) -> Response:
     """204, telling an idle client when to ask again instead of polling: Retry-After, and a
-    long-poll URL that answers as soon as a ticket joins one of the branch's queues after
-    `version` (queueing.live.wait)."""
+    long-poll URL that answers as soon as a ticket this counter can serve joins a queue after
+    `version` (queueing.live.wait; one idle counter is woken per such ticket)."""
     response = Response(status=status.HTTP_204_NO_CONTENT)
     response["Retry-After"] = str(RETRY_AFTER_EMPTY_S)
     if settings.LIVE_SSE:  # a live service answers long polls
         token = live.live_token(branch_id)
-        wait = reverse("queueing:wait", args=[token])
-        response["X-Queue-Wait"] = f"{wait}?after={version}&on=arrival"
+        serves = selectors.branch_setup(branch_id=branch_id).skills.get(counter_id, ())
+        query = urlencode(
+            {"after": version, "on": "arrival", "counter": counter_id, "serves": ",".join(serves)}
+        )
+        response["X-Queue-Wait"] = f"{reverse('queueing:wait', args=[token])}?{query}"
     return response
 
 

@@ -97,14 +97,26 @@ async def acurrent_version(branch_id: int) -> int:
     return await sync_to_async(_current_version_then_close, thread_sensitive=False)(branch_id)
 
 
-def queue_changed(*, branch_id: int, version: int, action: TicketAction, ticket_id: int) -> None:
-    """After commit: cache the new version and push it to open streams. Never raises."""
+def queue_changed(
+    *,
+    branch_id: int,
+    version: int,
+    action: TicketAction,
+    ticket_id: int,
+    service_code: str = "",
+    target_counter_id: int | None = None,
+) -> None:
+    """After commit: cache the new version and push it to open streams. Never raises.
+    A ticket joining a queue also names its service and any named counter (queueing.hub
+    wakes one idle counter that can serve it)."""
     try:
         live_cache().set(version_key(branch_id), version, timeout=VERSION_TTL_S)
         if settings.REDIS_URL:
             from .pubsub import publish
 
             message = {"v": version, "action": str(action), "ticket": ticket_id}
+            if service_code:
+                message.update(service=service_code, counter=target_counter_id)
             publish(channel_name(branch_id), json.dumps(message))
     except Exception:  # a screen missing one push must never fail a teller's call
         log.warning("could not push queue change for branch %s", branch_id, exc_info=True)

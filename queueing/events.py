@@ -39,10 +39,19 @@ TOPIC_FOR_ACTION = {
 
 
 def publish_ticket_event(
-    *, ticket_id: int, branch_id: int, action: TicketAction, version: int, **extra
+    *,
+    ticket_id: int,
+    branch_id: int,
+    action: TicketAction,
+    version: int,
+    service_code: str = "",
+    target_counter_id: int | None = None,
+    **extra,
 ) -> None:
     """Inside the transition's transaction: the durable event, then (after commit) the live
-    screens' nudge with the branch's new queue version (the TicketEvent id)."""
+    screens' nudge with the branch's new queue version (the TicketEvent id). The ticket's
+    service and named counter go to the nudge only: they let the live service wake an idle
+    counter that can serve it (queueing.hub)."""
     payload = {"ticket_id": ticket_id, "branch_id": branch_id, "action": str(action), **extra}
     outbox.publish(TOPIC_FOR_ACTION[action], payload, branch_id=branch_id)
 
@@ -50,6 +59,11 @@ def publish_ticket_event(
 
     transaction.on_commit(
         lambda: queue_changed(
-            branch_id=branch_id, version=version, action=action, ticket_id=ticket_id
+            branch_id=branch_id,
+            version=version,
+            action=action,
+            ticket_id=ticket_id,
+            service_code=service_code,
+            target_counter_id=target_counter_id,
         )
     )

@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import os
+import time
 import weakref
 
 from django.conf import settings
@@ -50,14 +51,38 @@ class Subscription:
     """What one stream or long poll waits on: the newest version announced for its branch
     (with `arrivals_only`, the newest one that put a ticket in a queue)."""
 
-    __slots__ = ("_event", "arrivals_only", "branch_id", "closed", "latest")
+    __slots__ = (
+        "_event",
+        "arrivals_only",
+        "branch_id",
+        "closed",
+        "counter_id",
+        "latest",
+        "serves",
+        "since",
+    )
 
-    def __init__(self, branch_id: int, *, arrivals_only: bool = False) -> None:
+    def __init__(
+        self,
+        branch_id: int,
+        *,
+        arrivals_only: bool = False,
+        counter_id: int | None = None,
+        serves: frozenset[str] = frozenset(),
+    ) -> None:
         self.branch_id = branch_id
         self.arrivals_only = arrivals_only
+        self.counter_id = counter_id  # the idle counter waiting, and the services it serves
+        self.serves = serves
+        self.since = time.monotonic()  # idle counters are woken the longest-waiting first
         self.latest: int | None = None
         self.closed = False
         self._event = asyncio.Event()
+
+    @property
+    def pending(self) -> bool:
+        """Woken, and not yet collected by its waiter."""
+        return self._event.is_set()
 
     def push(self, version: int) -> None:
         if self.latest is None or version > self.latest:
@@ -104,7 +129,12 @@ class Hub:
         return sum(len(subs) for subs in self._subs.values())
 
     async def subscribe(
-        self, branch_id: int, *, arrivals_only: bool = False
+        self,
+        branch_id: int,
+        *,
+        arrivals_only: bool = False,
+        counter_id: int | None = None,
+        serves: frozenset[str] = frozenset(),
     ) -> Subscription | None:
         """Register for a branch's versions; None when Redis is unavailable (then poll)."""
         if not self.breaker.allows():
@@ -118,7 +148,9 @@ class Hub:
                 return None
         # No await between the check above and this line: a disconnect cannot slip in between,
         # so every message published from here on reaches this subscription.
-        sub = Subscription(branch_id, arrivals_only=arrivals_only)
+        sub = Subscription(
+            branch_id, arrivals_only=arrivals_only, counter_id=counter_id, serves=serves
+        )
         self._subs.setdefault(branch_id, set()).add(sub)
         return sub
 
@@ -161,9 +193,40 @@ class Hub:
         else:
             version_seen = version
         self._last[branch_id] = (version_seen, now)
+        idle_counters = []
         for sub in list(self._subs.get(branch_id, ())):
-            if arrival or not sub.arrivals_only:
+            if not sub.arrivals_only:
                 sub.push(version)
+            elif arrival:
+                idle_counters.append(sub)
+        if idle_counters:
+            self._wake_one(idle_counters, version, message.get("service"), message.get("counter"))
+
+    def _wake_one(
+        self,
+        idle_counters: list[Subscription],
+        version: int,
+        service: str | None,
+        counter_id: int | None,
+    ) -> None:
+        """One arrival, one idle counter woken: waking them all had every idle teller of the
+        branch call at once and all but one hear "nobody waiting" (133 empty call-nexts a
+        second at 20 tickets a second). Taken in turn, the one waiting longest first; a
+        counter that loses the ticket to a busy colleague finishing meanwhile just waits
+        again, and one whose client has gone is covered by the next arrival or its timeout."""
+        if counter_id is not None:  # sent to a named counter: only it can call the ticket
+            able = [sub for sub in idle_counters if sub.counter_id == counter_id]
+        elif service:
+            able = [sub for sub in idle_counters if not sub.serves or service in sub.serves]
+        else:  # an arrival without its service (an older publisher): wake everyone, as before
+            for sub in idle_counters:
+                sub.push(version)
+            return
+        if not able:
+            return
+        waiting = [sub for sub in able if not sub.pending]
+        chosen = min(waiting or able, key=lambda sub: sub.since)
+        chosen.push(version)
 
     def _close_all(self) -> None:
         """End every stream: what happened while disconnected is unknown, so screens re-read."""

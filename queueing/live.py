@@ -253,8 +253,9 @@ async def wait(request: HttpRequest, token: str) -> HttpResponse:
 
     `GET ?after=<n>` answers 200 {"v": m} as soon as the branch's version m differs from n
     (normally m > n: something changed, call again), else 200 {"v": n} after WAIT_SECONDS.
-    With `&on=arrival` (what call-next's 204 points at) only a change that put a ticket in a
-    queue wakes it; a change already made since n still answers at once.
+    With `&on=arrival&counter=<id>&serves=<codes>` (what call-next's 204 points at) only a
+    ticket joining a queue this counter can serve wakes it, and only one idle counter per such
+    ticket (queueing.hub); a change already made since n still answers at once.
     Under WSGI, or while Redis is unavailable, it never holds the request: it answers the
     current version at once with `Retry-After: 2` (poll no faster than that).
     """
@@ -266,7 +267,17 @@ async def wait(request: HttpRequest, token: str) -> HttpResponse:
         )
     hub = get_hub() if _is_asgi(request) else None
     arrivals_only = request.GET.get("on") == "arrival"
-    sub = await hub.subscribe(branch_id, arrivals_only=arrivals_only) if hub is not None else None
+    serves = frozenset(code for code in request.GET.get("serves", "").split(",")[:50] if code)
+    sub = (
+        await hub.subscribe(
+            branch_id,
+            arrivals_only=arrivals_only,
+            counter_id=_int_or_none(request.GET.get("counter")),
+            serves=serves,
+        )
+        if hub is not None
+        else None
+    )
     if sub is None:
         if _is_asgi(request):  # Redis down: the same pooled, briefly reused read as polls
             current = await sync_to_async(_poll_version, thread_sensitive=False)(branch_id)

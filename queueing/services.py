@@ -301,11 +301,14 @@ def _record_event(
         counter_id=counter_id if counter_id is not None else ticket.counter_id,
         note=note[:200],
     )
+    joins_queue = ticket.status == TicketStatus.WAITING
     publish_ticket_event(
         ticket_id=ticket.pk,
         branch_id=ticket.branch_id,
         action=action,
         version=version,
+        service_code=ticket.service.code if joins_queue else "",
+        target_counter_id=ticket.target_counter_id if joins_queue else None,
         **event_extra,
     )
     return version

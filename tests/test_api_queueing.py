@@ -432,7 +432,11 @@ def test_an_idle_counter_is_told_when_to_ask_again_not_left_to_poll(
     token = live.live_token(branch.pk)
     assert idle.status_code == 204
     wait = reverse("queueing:wait", args=[token])
-    assert idle["X-Queue-Wait"] == f"{wait}?after={version}&on=arrival"
+    serves = ",".join(services.counter_skills(counter=counter).service_codes)
+    assert serves  # the counter serves something: the wait names it
+    assert idle["X-Queue-Wait"] == (
+        f"{wait}?after={version}&on=arrival&counter={counter.pk}&serves={serves.replace(',', '%2C')}"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         services.ticket_issue(branch=branch, service=cash)
     assert broadcast.current_version(branch.pk) > version  # so the long poll returns at once

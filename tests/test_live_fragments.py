@@ -178,11 +178,11 @@ def test_the_long_poll_needs_a_version_and_a_valid_token(client, branch):
 BRANCH = 800_000 + os.getpid() % 10_000  # no real test branch: parallel runs share Redis
 
 
-def publish(branch_id: int, version: int, action: str = "call") -> None:
+def publish(branch_id: int, version: int, action: str = "call", **ticket) -> None:
     import redis
 
     redis.Redis.from_url(REDIS_URL).publish(
-        broadcast.channel_name(branch_id), json.dumps({"v": version, "action": action})
+        broadcast.channel_name(branch_id), json.dumps({"v": version, "action": action, **ticket})
     )
 
 
@@ -285,7 +285,7 @@ def test_an_idle_counters_long_poll_wakes_for_an_arrival_not_for_every_change(se
     """`on=arrival`: starts and finishes at other counters do not wake an idle teller (they
     made the idle tellers of a branch call in a herd); a ticket joining a queue does."""
     settings.REDIS_URL = redis_or_skip()
-    url = wait_url(BRANCH + 7, 0) + "&on=arrival"
+    url = wait_url(BRANCH + 7, 0) + "&on=arrival&counter=1&serves=cash"
 
     async def run():
         request = asyncio.ensure_future(AsyncClient().get(url))
@@ -294,10 +294,58 @@ def test_an_idle_counters_long_poll_wakes_for_an_arrival_not_for_every_change(se
         await asyncio.to_thread(publish, BRANCH + 7, 6, "finish")
         await asyncio.sleep(0.3)
         assert not request.done()  # still waiting
-        await asyncio.to_thread(publish, BRANCH + 7, 7, "issue")
+        await asyncio.to_thread(publish, BRANCH + 7, 7, "issue", service="cash", counter=None)
         return await asyncio.wait_for(request, timeout=3)
 
     assert json.loads(asyncio.run(run()).content) == {"v": 7}
+
+
+@pytest.mark.django_db
+def test_each_arrival_wakes_one_idle_counter_that_can_serve_it(settings):
+    """Idle counters: cash-only (waiting longest), cash-only, loans-only. A cash ticket wakes
+    the first cash counter only; a loans ticket the loans counter; a ticket sent to a named
+    counter that counter only; the next cash ticket the other cash counter."""
+    settings.REDIS_URL = redis_or_skip()
+    branch = BRANCH + 8
+
+    async def run():
+        live_hub = hub.get_hub()
+        idle = {}
+        for counter, serves in ((1, "cash"), (2, "cash"), (3, "loans"), (4, "cash")):
+            idle[counter] = await live_hub.subscribe(
+                branch, arrivals_only=True, counter_id=counter, serves=frozenset({serves})
+            )
+            await asyncio.sleep(0.01)  # distinct waiting-since times
+        woken = []
+
+        async def arrival(version: int, service: str, counter=None) -> None:
+            await asyncio.to_thread(
+                publish, branch, version, "issue", service=service, counter=counter
+            )
+            await until(lambda: live_hub.messages >= version)
+            for number, sub in list(idle.items()):
+                if sub.pending:
+                    woken.append((version, number))
+                    # The teller calls, then waits again: a new long poll, last in line.
+                    live_hub.unsubscribe(sub)
+                    idle[number] = await live_hub.subscribe(
+                        branch, arrivals_only=True, counter_id=number, serves=sub.serves
+                    )
+
+        start = live_hub.messages
+        await asyncio.to_thread(publish, branch, start + 1, "start")
+        await until(lambda: live_hub.messages > start)
+        assert not any(sub.pending for sub in idle.values())  # not an arrival
+        base = live_hub.messages
+        await arrival(base + 1, "cash")
+        await arrival(base + 2, "loans")
+        await arrival(base + 3, "cash", counter=4)
+        await arrival(base + 4, "cash")
+        for sub in idle.values():
+            live_hub.unsubscribe(sub)
+        return [(version - base, number) for version, number in woken]
+
+    assert asyncio.run(run()) == [(1, 1), (2, 3), (3, 4), (4, 2)]
 
 
 @pytest.mark.django_db
