@@ -139,7 +139,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=2,
         help="closed loop: tickets per counter a branch may have waiting (default 2)",
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per node")
+    parser.add_argument(
+        "--workers", type=int, default=3, help="gunicorn workers per node (production: cores + 1)"
+    )
     parser.add_argument(
         "--server",
         choices=("wsgi", "asgi"),
@@ -147,7 +149,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="wsgi: gthread workers, persistent DB connections, as in production (default);"
         " asgi: uvicorn workers, a DB connection per request (the earlier set-up)",
     )
-    parser.add_argument("--threads", type=int, default=4, help="threads per wsgi worker")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="threads per wsgi worker (production: 2)"
+    )
     parser.add_argument("--nodes", type=int, default=1, help="web servers (different ports)")
     parser.add_argument("--port", type=int, default=0, help="first node's port (default: free)")
     parser.add_argument("--redis-url", default="", help="REDIS_URL for the app (default: none)")

@@ -45,6 +45,9 @@ CONNECT_WAIT_S = 1.0  # how long a new stream waits for the hub to (re)connect
 # Waking every idle teller of the branch on each start and finish as well made them call in a
 # herd four times per ticket (the bench counted 3,245 empty call-nexts for 585 tickets).
 ARRIVALS = frozenset({"issue", "reinstate"})
+# A long poll's `after` was read by the call-next answered milliseconds before: a hub connected
+# for longer than this has seen every arrival since.
+ARRIVALS_TRUSTED_AFTER_S = 5.0
 
 
 class Subscription:
@@ -114,6 +117,8 @@ class Hub:
         self.breaker = breaker_for(url)
         self._subs: dict[int, set[Subscription]] = {}
         self._last: dict[int, tuple[int, float]] = {}
+        self._last_arrival: dict[int, int] = {}  # branch -> version of its latest arrival
+        self._connected_at: float | None = None
         self._connected = asyncio.Event()
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -161,6 +166,15 @@ class Hub:
             if not subs:
                 del self._subs[sub.branch_id]
 
+    def arrival_since(self, branch_id: int, version: int) -> bool | None:
+        """Whether a ticket joined one of the branch's queues after `version`; None when this
+        hub cannot tell (it has not been connected for ARRIVALS_TRUSTED_AFTER_S: an arrival
+        before it subscribed would be unknown to it)."""
+        at = self._connected_at
+        if at is None or asyncio.get_running_loop().time() - at < ARRIVALS_TRUSTED_AFTER_S:
+            return None
+        return self._last_arrival.get(branch_id, 0) > version
+
     def last_seen(self, branch_id: int) -> int | None:
         """The branch's version as last announced, if that was recent and we stayed connected."""
         seen = self._last.get(branch_id)
@@ -185,6 +199,8 @@ class Hub:
         except (ValueError, KeyError, TypeError, IndexError):
             return
         arrival = message.get("action") in ARRIVALS
+        if arrival:
+            self._last_arrival[branch_id] = max(version, self._last_arrival.get(branch_id, 0))
         self.messages += 1
         now = asyncio.get_running_loop().time()
         previous = self._last.get(branch_id)
@@ -232,6 +248,8 @@ class Hub:
         """End every stream: what happened while disconnected is unknown, so screens re-read."""
         self._connected.clear()
         self._last.clear()
+        self._last_arrival.clear()
+        self._connected_at = None
         subs, self._subs = self._subs, {}
         for group in subs.values():
             for sub in group:
@@ -262,6 +280,7 @@ class Hub:
                     elif kind == "psubscribe":
                         # Confirmed by Redis: from now on no publish can be missed.
                         self._connected.set()
+                        self._connected_at = asyncio.get_running_loop().time()
                         self.breaker.record_success()
                         backoff = 0.5
             except asyncio.CancelledError:

@@ -286,7 +286,11 @@ async def wait(request: HttpRequest, token: str) -> HttpResponse:
         return _wait_answer(current, retry_after=WAIT_RETRY_AFTER_S)
     try:
         current = await _version_now(hub, branch_id)
-        if current != after:
+        # An idle counter waits for an arrival: other changes since `after` (a start, a finish
+        # at another counter, several a second in a busy branch) must not send it back to
+        # call-next at once, or idle tellers spin. When the hub cannot tell, any change counts.
+        arrived = hub.arrival_since(branch_id, after) if arrivals_only else None
+        if current != after and arrived is not False:
             return _wait_answer(current)
         deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
         while (remaining := deadline - asyncio.get_running_loop().time()) > 0:

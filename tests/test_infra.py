@@ -127,7 +127,7 @@ def test_it_serves_pages_with_threads_and_live_updates_with_an_event_loop(monkey
     web = _gunicorn_settings("gunicorn.py")
     live = _gunicorn_settings("gunicorn_live.py")
 
-    assert (web["worker_class"], web["workers"], web["threads"]) == ("gthread", 3, 4)
+    assert (web["worker_class"], web["workers"], web["threads"]) == ("gthread", 3, 2)
     assert web["bind"] == "0.0.0.0:8000"  # inside the container
     assert "%(U)s" in web["access_log_format"] and "%(r)s" not in web["access_log_format"]
     assert live["worker_class"] == "uvicorn_worker.UvicornWorker"

@@ -301,6 +301,33 @@ def test_an_idle_counters_long_poll_wakes_for_an_arrival_not_for_every_change(se
 
 
 @pytest.mark.django_db
+def test_an_idle_counter_behind_only_on_starts_and_finishes_waits_for_an_arrival(
+    settings, monkeypatch
+):
+    """Its `after` predates a start at another counter: that is no reason to call again (idle
+    tellers of a busy branch spun on it); only an arrival since `after` answers at once."""
+    settings.REDIS_URL = redis_or_skip()
+    monkeypatch.setattr(hub, "ARRIVALS_TRUSTED_AFTER_S", 0.0)
+    branch = BRANCH + 9
+
+    async def run():
+        watcher = await hub.get_hub().subscribe(branch)  # keeps the hub connected
+        await asyncio.to_thread(publish, branch, 5, "start")
+        await until(lambda: hub.get_hub().last_seen(branch) == 5)
+        request = asyncio.ensure_future(
+            AsyncClient().get(wait_url(branch, 3) + "&on=arrival&counter=1&serves=cash")
+        )
+        await asyncio.sleep(0.5)
+        assert not request.done()  # behind on a start only: it waits
+        await asyncio.to_thread(publish, branch, 6, "issue", service="cash", counter=None)
+        response = await asyncio.wait_for(request, timeout=3)
+        hub.get_hub().unsubscribe(watcher)
+        return json.loads(response.content)
+
+    assert asyncio.run(run()) == {"v": 6}
+
+
+@pytest.mark.django_db
 def test_each_arrival_wakes_one_idle_counter_that_can_serve_it(settings):
     """Idle counters: cash-only (waiting longest), cash-only, loans-only. A cash ticket wakes
     the first cash counter only; a loans ticket the loans counter; a ticket sent to a named
