@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Iterable
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
 
@@ -19,10 +20,24 @@ class RejectNulMiddleware:
     term carrying one would reach a query and end as a 500. One check here covers every view.
     """
 
+    sync_capable = True
+    async_capable = True  # the live service's streams and long polls run without a thread
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self.is_async:
+            return self.__acall__(request)
+        return self._refusal(request) or self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        return self._refusal(request) or await self.get_response(request)
+
+    def _refusal(self, request: HttpRequest) -> HttpResponse | None:
         if (
             NUL in request.path
             or _has_nul(request.GET.lists())
@@ -33,4 +48,4 @@ class RejectNulMiddleware:
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": detail}, status=400)
             return HttpResponseBadRequest(detail, content_type="text/plain; charset=utf-8")
-        return self.get_response(request)
+        return None

@@ -13,6 +13,12 @@ import logging
 import os
 import resource
 
+# Only the live URLs, with async middleware only (config/live_settings.py): no open stream or
+# long poll holds a thread. Workers inherit this from the master, which reads this file first.
+os.environ["DJANGO_SETTINGS_MODULE"] = os.environ.get(
+    "LIVE_SETTINGS_MODULE", "config.live_settings"
+)
+
 bind = os.environ.get("LIVE_BIND", "0.0.0.0:8001")
 worker_class = "uvicorn_worker.UvicornWorker"
 # Streams are idle almost always: concurrency is file descriptors, not CPU. Two workers keep the

@@ -1,0 +1,19 @@
+"""Settings of the ASGI live service (config/gunicorn_live.py sets them).
+
+The production settings, with only the URLs the live service serves (config/live_urls.py: the
+screens' event streams, version polls and the API's long poll) and only the middleware those
+need, every one of them async-capable. With a single synchronous middleware in the chain,
+Django runs the chain in a thread for the whole request: each open long poll would hold a
+thread for up to 25 s. None of these views reads a session, a user or a form.
+"""
+
+from config.settings import *  # noqa: F403
+
+ROOT_URLCONF = "config.live_urls"
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "accounts.middleware.RejectNulMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "csp.middleware.CSPMiddleware",
+]
