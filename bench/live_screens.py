@@ -85,8 +85,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--call-every", type=float, default=2.0, help="seconds between calls")
     parser.add_argument("--mode", choices=("sse", "poll"), default="sse")
     parser.add_argument("--nodes", type=int, choices=(1, 2), default=1)
-    parser.add_argument("--web-workers", type=int, default=2, help="gthread workers per node")
-    parser.add_argument("--web-threads", type=int, default=8)
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=3,
+        help="gthread workers per node (production: cores + 1)",
+    )
+    parser.add_argument("--web-threads", type=int, default=2, help="production: 2")
     parser.add_argument("--live-workers", type=int, default=1, help="uvicorn workers per node")
     parser.add_argument(
         "--database-url", default=os.environ.get("LIVE_BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
