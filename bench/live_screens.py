@@ -40,18 +40,27 @@ import re
 import resource
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg2
-from psycopg2 import sql
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.load_queue import (  # the same database, server and statistics helpers
+    FINISH_CHECKLIST,
+    ensure_database,
+    free_port,
+    percentile,
+    pg_params,
+    venv_bin,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bf_live_bench"
@@ -64,7 +73,6 @@ REQUEST_TIMEOUT_S = 15
 PHONE_JITTER_S = 0.4  # ticket-status.js spreads phones' re-reads over 0-400 ms
 POLL_S = 1.0  # live.js's version polling period
 HERO = re.compile(rb'class="hero-code">([A-Z0-9]+)<')
-FINISH_CHECKLIST = {"outcome": "completed", "identity_verified": True}
 
 
 def log(message: str) -> None:
@@ -116,60 +124,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 # --- database, environment, servers ------------------------------------------------------------
-
-
-def pg_params(database_url: str) -> dict:
-    parts = urlsplit(database_url)
-    return {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 5432,
-        "user": unquote(parts.username or "postgres"),
-        "password": unquote(parts.password or ""),
-        "dbname": unquote(parts.path.lstrip("/")),
-    }
-
-
-def ensure_database(database_url: str) -> bool:
-    params = pg_params(database_url)
-    admin = psycopg2.connect(**{**params, "dbname": "postgres"})
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [params["dbname"]])
-            if cur.fetchone():
-                return False
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(params["dbname"])))
-            return True
-    finally:
-        admin.close()
-
-
-def drop_database(database_url: str) -> None:
-    params = pg_params(database_url)
-    admin = psycopg2.connect(**{**params, "dbname": "postgres"})
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cur:
-            cur.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(params["dbname"])
-                )
-            )
-    finally:
-        admin.close()
-
-
-def venv_bin(name: str) -> str:
-    for candidate in (Path(sys.executable).parent / name, ROOT / ".venv" / "bin" / name):
-        if candidate.exists():
-            return str(candidate)
-    raise SystemExit(f"{name} not found next to {sys.executable} nor in .venv/bin")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def app_environment(args: argparse.Namespace) -> dict[str, str]:
@@ -640,13 +594,6 @@ def teller_loop(
 
 
 # --- figures -----------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def row(values: list[float]) -> dict:

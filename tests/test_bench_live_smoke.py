@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 
-from bench.live_screens import drop_database
+from bench.load_queue import drop_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "bench" / "live_screens.py"

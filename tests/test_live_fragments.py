@@ -17,22 +17,12 @@ from django.urls import reverse
 from queueing import broadcast, hub, live, services
 from queueing.links import ticket_status_token
 
+from .test_live_updates import redis_or_skip
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # One render of the board's state: the branch, recent calls, waiting counts, services.
 BOARD_RENDER_QUERIES = 4
 SCREENS = 25
-
-
-def redis_or_skip() -> str:
-    if not REDIS_URL:
-        pytest.skip("REDIS_URL is not set")
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        pytest.skip("Redis is unreachable")
-    return REDIS_URL
 
 
 def board_state_url(branch, version: int) -> str:
