@@ -69,7 +69,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 import psycopg2
@@ -834,19 +834,24 @@ def wait_for_work(run: Run, user: VirtualUser, response: httpx.Response, wake) -
     wait_path = response.headers.get("X-Queue-Wait")
     retry_after = _seconds(response.headers.get("Retry-After"))
     if wait_path and run.live_client is not None:
-        user.waits["long_poll"] += 1
-        answer = long_poll(run, user, wait_path, wake)
-        if answer is None:
-            return  # the tablets stopped: call again at once
-        if answer.status_code != 200:
-            user.errors.append(f"live wait: HTTP {answer.status_code} {answer.text[:200]}")
-            time.sleep(run.args.empty_backoff)
-            return
-        # The live service could not hold the request (Redis down, WSGI): it says how long.
-        held = _seconds(answer.headers.get("Retry-After"))
-        if held:
-            run.tablets_done.wait(held)
-        return
+        after = parse_qs(urlsplit(wait_path).query).get("after", [""])[0]
+        while True:
+            user.waits["long_poll"] += 1
+            answer = long_poll(run, user, wait_path, wake)
+            if answer is None:
+                return  # the tablets stopped: call again at once
+            if answer.status_code != 200:
+                user.errors.append(f"live wait: HTTP {answer.status_code} {answer.text[:200]}")
+                time.sleep(run.args.empty_backoff)
+                return
+            # The live service could not hold the request (Redis down, WSGI): it says how long.
+            held = _seconds(answer.headers.get("Retry-After"))
+            if held:
+                run.tablets_done.wait(held)
+                return
+            # The poll ran out with nothing new ({"v": after}): wait again, do not call.
+            if str(answer.json().get("v")) != after:
+                return
     if retry_after is not None:
         user.waits["retry_after"] += 1
         run.tablets_done.wait(retry_after)
