@@ -1,5 +1,6 @@
 """Queue reads. The routing and ETA code is pure; these functions turn rows into its inputs."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -70,12 +71,21 @@ def _load_branch_setup(branch_id: int) -> BranchSetup:
     )
 
 
-def branch_setup(*, branch_id: int) -> BranchSetup:
+def branch_setup(
+    *, branch_id: int, services: Iterable[int] = (), counters: Iterable[int | None] = ()
+) -> BranchSetup:
     """The branch's set-up from the shared cache; three small queries when it misses (a change
-    was just made, or Redis is down)."""
+    was just made, or Redis is down). `services` and `counters`: ids the caller is about to
+    look up; a cached copy that lacks one (a row written without a signal, e.g. a bulk insert)
+    is read again rather than trusted."""
     cache = caches["shared"]
     key = branch_setup_key(branch_id)
     setup = cache.get(key)
+    if setup is not None and (
+        any(pk not in setup.services for pk in services)
+        or any(pk is not None and pk not in setup.counter_labels for pk in counters)
+    ):
+        setup = None
     if setup is None:
         setup = _load_branch_setup(branch_id)
         cache.set(key, setup, settings.QUEUE_SETUP_CACHE_SECONDS)

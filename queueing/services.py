@@ -187,6 +187,9 @@ def ticket_call_next(
             service_ids=[setup.service_ids[code] for code in skills.service_codes],
         )
     }
+    setup = branch_setup(
+        branch_id=counter.branch_id, services={t.service_id for t in waiting.values()}
+    )
     for ticket in waiting.values():
         ticket.service = setup.services[ticket.service_id]
     candidates = [as_waiting(t) for t in waiting.values()]
@@ -349,7 +352,9 @@ def _transition_at_counter(
     )
     if ticket is None:
         return None
-    setup = branch_setup(branch_id=ticket.branch_id)
+    setup = branch_setup(
+        branch_id=ticket.branch_id, services=[ticket.service_id], counters=[ticket.counter_id]
+    )
     ticket.service = setup.services[ticket.service_id]
     ticket.counter = setup.counter(ticket.counter_id, branch_id=ticket.branch_id)
     if branch is not None:

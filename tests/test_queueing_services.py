@@ -294,3 +294,27 @@ def test_a_no_show_or_a_waiting_ticket_is_not_reinstated(
     with pytest.raises(queue.QueueError) as excinfo:
         queue.ticket_reinstate(ticket_id=called.pk, by=lobby_manager, branch=branch)
     assert excinfo.value.code == "invalid_transition"
+
+
+@pytest.mark.django_db
+def test_a_service_added_without_a_signal_is_read_again_not_a_500(branch, cash, counter, teller):
+    """The branch's set-up is cached and dropped by signals; a row written without one (a bulk
+    insert, a data migration) must not make call-next or finish fail on a stale copy."""
+    from queueing.models import Service
+
+    queue.counter_open(counter=counter, teller=teller)
+    assert queue.ticket_call_next(counter=counter, teller=teller) is None  # set-up cached
+    (fx,) = Service.objects.bulk_create(
+        [Service(branch=branch, code="fx", name_zh="外汇", name_en="Foreign exchange", prefix="F")]
+    )
+    sent_here = queue.ticket_issue(branch=branch, service=fx, target_counter=counter)
+
+    called = queue.ticket_call_next(counter=counter, teller=teller)
+    assert called.pk == sent_here.pk and called.service.code == "fx"
+    queue.ticket_start(ticket_id=called.pk, by=teller)
+    done = queue.ticket_finish(ticket_id=called.pk, by=teller)
+    assert (done.status, done.service.code, done.counter.number) == (
+        TicketStatus.DONE,
+        "fx",
+        counter.number,
+    )
