@@ -42,7 +42,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +59,9 @@ from bench.load_queue import (  # the same database, server and statistics helpe
     percentile,
     pg_params,
     venv_bin,
+)
+from bench.load_queue import (
+    ServerProcess as Server,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,74 +207,6 @@ def signed_tokens(env: dict[str, str], branch_id: int, ticket_ids: list[int]) ->
     return json.loads(out.strip().splitlines()[-1])
 
 
-class Server:
-    """One gunicorn (web or live) in its own process group."""
-
-    def __init__(self, kind: str, command: list[str], env: dict[str, str], port: int) -> None:
-        self.kind, self.port, self.env = kind, port, env
-        self.command = command
-        self.base_url = f"http://127.0.0.1:{port}"
-        self.log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
-            prefix=f"live-bench-{kind}-", suffix=".log", delete=False
-        )
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            self.command,
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    def wait_ready(self, path: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.process is None or self.process.poll() is not None:
-                raise RuntimeError(f"{self.kind} exited early:\n{self.log_tail()}")
-            try:
-                response = httpx.get(self.base_url + path, timeout=10)
-                if response.status_code == 200:
-                    return
-                last = f"HTTP {response.status_code}"
-            except httpx.HTTPError as exc:
-                last = repr(exc)
-            time.sleep(0.25)
-        raise RuntimeError(f"{self.kind} not ready after {timeout:.0f} s ({last})")
-
-    def workers(self) -> list[int]:
-        if self.process is None:
-            return []
-        children = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                with contextlib.suppress(OSError, IndexError):
-                    stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                    if int(stat[1]) == self.process.pid:
-                        children.append(int(entry.name))
-        return sorted(children)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-            except ProcessLookupError:
-                pass
-        self.log_file.close()
-
-    def log_tail(self, lines: int = 30) -> str:
-        self.log_file.flush()
-        return "\n".join(Path(self.log_file.name).read_text(errors="replace").splitlines()[-lines:])
-
-
 def web_server(args: argparse.Namespace, env: dict[str, str]) -> Server:
     port = free_port()
     command = [
@@ -284,7 +218,7 @@ def web_server(args: argparse.Namespace, env: dict[str, str]) -> Server:
         *("--worker-class", "gthread", "--threads", str(args.web_threads)),
         *("-w", str(args.web_workers), "-b", f"127.0.0.1:{port}"),
     ]
-    return Server("web", command, env, port)
+    return Server("web", command, env, port, log_prefix="live-bench")
 
 
 def live_server(args: argparse.Namespace, env: dict[str, str]) -> Server:
@@ -295,7 +229,7 @@ def live_server(args: argparse.Namespace, env: dict[str, str]) -> Server:
         *("-c", "config/gunicorn_live.py"),
         *("-w", str(args.live_workers), "-b", f"127.0.0.1:{port}"),
     ]
-    return Server("live", command, env, port)
+    return Server("live", command, env, port, log_prefix="live-bench")
 
 
 # --- a small HTTP/1.1 client on asyncio streams ------------------------------------------------

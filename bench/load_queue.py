@@ -374,21 +374,79 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class Gunicorn:
-    """gunicorn in its own process group, so stopping it stops its workers too.
+class ServerProcess:
+    """A server (gunicorn, uvicorn) in its own process group, so stopping it stops its workers
+    too; its output goes to a temporary log file whose tail is shown when something fails."""
 
-    kind "web": the application as args.server says (wsgi: gthread, asgi: uvicorn workers) with
-    config/gunicorn.py; kind "live": the live service, config/gunicorn_live.py."""
+    def __init__(
+        self, kind: str, command: list[str], env: dict[str, str], port: int, *, log_prefix: str
+    ) -> None:
+        self.kind, self.command, self.env, self.port = kind, command, env, port
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
+            prefix=f"{log_prefix}-{kind}-", suffix=".log", delete=False
+        )
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, path: str, timeout: float = 60) -> None:
+        """Until GET `path` answers 200 (a server that exits first is an error at once)."""
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise RuntimeError(f"{self.kind} exited early:\n{self.log_tail()}")
+            try:
+                response = httpx.get(f"{self.base_url}{path}", timeout=10)
+                if response.status_code == 200:
+                    return
+                last = f"HTTP {response.status_code}: {response.text[:300]}"
+            except httpx.HTTPError as exc:
+                last = repr(exc)
+            time.sleep(0.25)
+        raise RuntimeError(
+            f"{self.kind} not answering after {timeout:.0f} s ({last})\n{self.log_tail()}"
+        )
+
+    def workers(self) -> list[int]:
+        return sorted(children_of(self.process.pid)) if self.process is not None else []
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+            except ProcessLookupError:
+                pass
+        self.log_file.close()
+
+    def log_tail(self, lines: int = 40) -> str:
+        self.log_file.flush()
+        text = Path(self.log_file.name).read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class Gunicorn(ServerProcess):
+    """The application under gunicorn. kind "web": as args.server says (wsgi: gthread, asgi:
+    uvicorn workers) with config/gunicorn.py; kind "live": the live service,
+    config/gunicorn_live.py."""
 
     def __init__(
         self, args: argparse.Namespace, env: dict[str, str], port: int, *, kind: str = "web"
     ) -> None:
-        self.port = port
-        self.kind = kind
-        self.base_url = f"http://127.0.0.1:{port}"
-        self.log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
-            prefix=f"bench-gunicorn-{kind}-", suffix=".log", delete=False
-        )
         if kind == "live":
             # The live service's own settings file chooses its worker class (ASGI).
             target = ["config.asgi:application", "-c", "config/gunicorn_live.py"]
@@ -416,7 +474,7 @@ class Gunicorn:
             workers = args.workers
         # The production settings file (timeouts, keep-alive, access log, worker recycling);
         # the options after it override its bind address, worker count and class.
-        self.command = [
+        command = [
             venv_bin("gunicorn"),
             *target,
             "-w",
@@ -424,60 +482,11 @@ class Gunicorn:
             "-b",
             f"127.0.0.1:{port}",
         ]
-        self.env = env
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            self.command,
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        super().__init__(kind, command, env, port, log_prefix="bench-gunicorn")
 
     def wait_healthy(self, timeout: float = 60) -> None:
-        """Web: /healthz/ answers 200. Live: it answers at all (it may serve /queue/live/ only)."""
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.process is None or self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn ({self.kind}) exited early:\n{self.log_tail()}")
-            try:
-                if self.kind == "live":
-                    response = httpx.get(f"{self.base_url}/queue/live/x/v/", timeout=10)
-                    if response.status_code < 500:
-                        return
-                else:
-                    response = httpx.get(f"{self.base_url}/healthz/", timeout=10)
-                    if response.status_code == 200:
-                        return
-                last = f"HTTP {response.status_code}: {response.text[:300]}"
-            except httpx.HTTPError as exc:
-                last = repr(exc)
-            time.sleep(0.25)
-        raise RuntimeError(
-            f"{self.kind} not answering after {timeout:.0f} s ({last})\n{self.log_tail()}"
-        )
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-            except ProcessLookupError:
-                pass
-        self.log_file.close()
-
-    def log_tail(self, lines: int = 40) -> str:
-        self.log_file.flush()
-        text = Path(self.log_file.name).read_text(errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
+        """/healthz/ answers 200 (the live service has its own, config/live_urls.py)."""
+        self.wait_ready("/healthz/", timeout)
 
 
 # --- CPU and memory accounting (where the time goes) ------------------------------------------
