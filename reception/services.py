@@ -199,6 +199,14 @@ def _checklist_note(
     return f"{note} {error_note}".strip()[:200]
 
 
+def _lock_visit_of(ticket_id: int) -> Visit | None:
+    """The visit behind a ticket, row-locked; None for a ticket issued without one. SQL, not a
+    QuerySet: every finish runs this, and building the query cost more than running it
+    (queueing.statements says more)."""
+    sql = f"SELECT * FROM {Visit._meta.db_table} WHERE ticket_id = %s{for_update()}"  # noqa: S608
+    return next(iter(Visit.objects.raw(sql, [ticket_id])), None)
+
+
 @transaction.atomic
 def visit_complete_service(
     *,
@@ -246,17 +254,7 @@ def visit_complete_service(
             error_note=error_note,
         ),
     )
-    # SQL, not a QuerySet: every finish runs this, and building the query cost more than
-    # running it (queueing.statements says more).
-    visit = next(
-        iter(
-            Visit.objects.raw(
-                f"SELECT * FROM {Visit._meta.db_table} WHERE ticket_id = %s{for_update()}",  # noqa: S608
-                [ticket_id],
-            )
-        ),
-        None,
-    )
+    visit = _lock_visit_of(ticket_id)
     if visit is None:
         return finished
     visit.outcome = outcome
@@ -313,17 +311,7 @@ def visit_transfer(
         note=note,
     )
     # The ticket first, then its visit: the order visit_complete_service takes them in.
-    # SQL, not a QuerySet: every finish runs this, and building the query cost more than
-    # running it (queueing.statements says more).
-    visit = next(
-        iter(
-            Visit.objects.raw(
-                f"SELECT * FROM {Visit._meta.db_table} WHERE ticket_id = %s{for_update()}",  # noqa: S608
-                [ticket_id],
-            )
-        ),
-        None,
-    )
+    visit = _lock_visit_of(ticket_id)
     if visit is None:  # a ticket issued without a visit: its transfer event keeps the note
         return new_ticket
     visit.ticket = new_ticket
