@@ -35,6 +35,12 @@ class BranchSetup:
         service_id = self.service_ids.get(code)
         return self.services[service_id] if service_id is not None else None
 
+    def covers(self, *, services: Iterable[int] = (), counters: Iterable[int | None] = ()) -> bool:
+        """Whether every one of these services and counters is in this copy."""
+        return all(pk in self.services for pk in services) and all(
+            pk is None or pk in self.counter_labels for pk in counters
+        )
+
     def counter(self, counter_id: int | None, *, branch_id: int) -> Counter | None:
         """A Counter carrying its number and label (for display), not its current state."""
         if counter_id is None or counter_id not in self.counter_labels:
@@ -81,10 +87,7 @@ def branch_setup(
     cache = caches["shared"]
     key = branch_setup_key(branch_id)
     setup = cache.get(key)
-    if setup is not None and (
-        any(pk not in setup.services for pk in services)
-        or any(pk is not None and pk not in setup.counter_labels for pk in counters)
-    ):
+    if setup is not None and not setup.covers(services=services, counters=counters):
         setup = None
     if setup is None:
         setup = _load_branch_setup(branch_id)
@@ -96,20 +99,22 @@ def forget_branch_setup(branch_id: int) -> None:
     caches["shared"].delete(branch_setup_key(branch_id))
 
 
-def routing_policy(*, branch: Branch) -> routing.RoutingPolicy:
+def routing_policy(*, branch: Branch, setup: BranchSetup | None = None) -> routing.RoutingPolicy:
+    setup = setup or branch_setup(branch_id=branch.pk)
     return routing.RoutingPolicy(
         max_bypass=branch.max_priority_bypass,
         aging_enabled=branch.aging_enabled,
-        target_waits=branch_setup(branch_id=branch.pk).target_waits,
+        target_waits=setup.target_waits,
     )
 
 
-def counter_skills(*, counter: Counter) -> routing.CounterSkills:
-    codes = branch_setup(branch_id=counter.branch_id).skills.get(counter.pk, ())
+def counter_skills(*, counter: Counter, setup: BranchSetup | None = None) -> routing.CounterSkills:
+    setup = setup or branch_setup(branch_id=counter.branch_id)
+    codes = setup.skills.get(counter.pk, ())
     return routing.CounterSkills(counter_id=counter.pk, service_codes=list(codes))
 
 
-def _as_waiting(ticket: Ticket) -> routing.WaitingTicket:
+def as_waiting(ticket: Ticket) -> routing.WaitingTicket:
     return routing.WaitingTicket(
         id=ticket.pk,
         service_code=ticket.service.code,
@@ -140,11 +145,7 @@ def waiting_for_counter(*, branch: Branch, counter: Counter | None = None) -> li
 def waiting_snapshot(
     *, branch: Branch, counter: Counter | None = None
 ) -> list[routing.WaitingTicket]:
-    return [_as_waiting(t) for t in waiting_for_counter(branch=branch, counter=counter)]
-
-
-def as_waiting(ticket: Ticket) -> routing.WaitingTicket:
-    return _as_waiting(ticket)
+    return [as_waiting(t) for t in waiting_for_counter(branch=branch, counter=counter)]
 
 
 def counter_current_ticket(*, counter: Counter) -> Ticket | None:

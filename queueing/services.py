@@ -176,9 +176,9 @@ def ticket_call_next(
     if counter.current_ticket_id is not None:
         raise QueueError(_("Finish, transfer or mark a no-show for the current customer first."))
     now = timezone.now()
-    policy = routing_policy(branch=counter.branch)
-    skills = counter_skills(counter=counter)
     setup = branch_setup(branch_id=counter.branch_id)
+    policy = routing_policy(branch=counter.branch, setup=setup)
+    skills = counter_skills(counter=counter, setup=setup)
     waiting = {
         ticket.pk: ticket
         for ticket in statements.waiting_for_counter(
@@ -187,9 +187,9 @@ def ticket_call_next(
             service_ids=[setup.service_ids[code] for code in skills.service_codes],
         )
     }
-    setup = branch_setup(
-        branch_id=counter.branch_id, services={t.service_id for t in waiting.values()}
-    )
+    service_ids = {t.service_id for t in waiting.values()}
+    if not setup.covers(services=service_ids):  # a service added without a signal
+        setup = branch_setup(branch_id=counter.branch_id, services=service_ids)
     for ticket in waiting.values():
         ticket.service = setup.services[ticket.service_id]
     candidates = [as_waiting(t) for t in waiting.values()]
@@ -235,7 +235,6 @@ def _apply(
     action: TicketAction,
     *,
     by: User | None,
-    counter: Counter | None = None,
     at: datetime | None = None,
     note: str = "",
     extra_fields: Iterable[str] = (),
@@ -246,10 +245,8 @@ def _apply(
     from_status = ticket.status
     ticket.status = _check(ticket, action)
     fields = {"status", *extra_fields}
-    if action == TicketAction.CALL:
-        ticket.called_at, ticket.counter, ticket.teller = at, counter, by
-        fields |= {"called_at", "counter", "teller"}
-    elif action == TicketAction.RECALL:
+    # A call is not made here: ticket_call_next claims its ticket with one conditional UPDATE.
+    if action == TicketAction.RECALL:
         ticket.recall_count += 1
         fields.add("recall_count")
     elif action == TicketAction.START:
@@ -273,7 +270,6 @@ def _apply(
         from_status=from_status,
         by=by,
         at=at,
-        counter_id=counter.pk if counter else ticket.counter_id,
         note=note,
         **event_extra,
     )
