@@ -28,6 +28,14 @@ def new_display_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+class LateArrivalRule(models.TextChoices):
+    """What a customer who checks in after their appointment window gets."""
+
+    REGULAR = "regular", _("Queue as a regular customer")
+    KEEP = "keep", _("Keep appointment priority")
+    REBOOK = "rebook", _("No ticket: book again")
+
+
 class Branch(models.Model):
     code = models.SlugField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name (Chinese)"), max_length=100)
@@ -68,6 +76,34 @@ class Branch(models.Model):
     display_token = models.CharField(
         _("display board token"), max_length=64, unique=True, default=new_display_token
     )
+    # Reception (issue 6): remote queueing, late arrivals for appointments, the greeting target.
+    remote_queue_enabled = models.BooleanField(
+        _("customers may join the queue from their phone"), default=False
+    )
+    remote_grace_minutes = models.PositiveSmallIntegerField(
+        _("remote ticket grace (minutes)"),
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(240)],
+        help_text=_(
+            "A remote ticket whose turn came before its customer checked in is kept this long."
+        ),
+    )
+    late_arrival_rule = models.CharField(
+        _("late appointment arrivals"),
+        max_length=12,
+        choices=LateArrivalRule.choices,
+        default=LateArrivalRule.REGULAR,
+    )
+    greeting_target_minutes = models.PositiveSmallIntegerField(
+        _("greeting target (minutes)"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+    )
+    appointment_reminder_minutes = models.PositiveSmallIntegerField(
+        _("appointment reminder (minutes before)"),
+        default=120,
+        validators=[MinValueValidator(10), MaxValueValidator(2880)],
+    )
 
     class Meta:
         verbose_name = _("branch")
@@ -95,6 +131,25 @@ class Branch(models.Model):
             zh_hant=self.name_zh_hant,
             en=self.name_en,
         )
+
+
+class BranchClosedDay(models.Model):
+    """A day the branch is closed (public holiday, works): no appointment slots."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="closed_days")
+    date = models.DateField(_("date"))
+    reason = models.CharField(_("reason"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("closed day")
+        verbose_name_plural = _("closed days")
+        ordering = ["branch", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "date"], name="uniq_branch_closed_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.branch_id} {self.date}"
 
 
 class Role(models.TextChoices):

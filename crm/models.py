@@ -9,6 +9,13 @@ from accounts.names import pick_name
 from .personal_data import mask_id_number, mask_phone
 
 
+class Tier(models.TextChoices):
+    STANDARD = "", _("Standard")
+    GOLD = "gold", _("Gold")
+    PLATINUM = "platinum", _("Platinum")
+    PRIVATE = "private", _("Private banking")
+
+
 class Customer(models.Model):
     """A bank customer, known across branches by mobile phone number."""
 
@@ -17,6 +24,9 @@ class Customer(models.Model):
     name = models.CharField(_("name"), max_length=60, blank=True)
     id_number = models.CharField(_("ID number"), max_length=30, blank=True)
     is_vip = models.BooleanField(_("VIP"), default=False)
+    tier = models.CharField(
+        _("segment / VIP tier"), max_length=12, choices=Tier.choices, blank=True, default=""
+    )
     sms_consent = models.BooleanField(_("agrees to service SMS"), default=False)
     sms_consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
     preferred_language = models.CharField(
@@ -52,6 +62,9 @@ class Interaction(models.Model):
         SELF_SERVICE = "self_service", _("Diverted to self-service")
         NO_SHOW = "no_show", _("Left before being served")
         NOTE = "note", _("Note")
+        # Helped at the door without a ticket: redirected or answered on the spot (the
+        # outcome says which: reception's Visit.Route).
+        LOBBY = "lobby", _("Helped in the lobby")
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="interactions")

@@ -256,6 +256,12 @@ class Ticket(models.Model):
     bypass_count = models.PositiveSmallIntegerField(
         _("passed over by priority customers"), default=0
     )
+    # Remote queueing (status "remote" until the customer checks in at the branch). The queue
+    # place counts from joining (arrived_at); checked_in_at is when they reached the branch.
+    is_remote = models.BooleanField(_("joined remotely"), default=False)
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    # When its turn came while the customer was not here yet: the grace period runs from this.
+    skipped_at = models.DateTimeField(_("turn passed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("ticket")

@@ -4,6 +4,10 @@ waiting ─call→ called ─start→ serving ─finish→ done
    │             │  ↺ recall (up to the branch's N)   └─transfer→ transferred (+ a new waiting ticket)
    └─cancel→ cancelled        └─no_show→ no_show
 
+remote ─check_in→ waiting: joined from the phone, then arrived (same number, same place)
+   ├─cancel→ cancelled
+   └─expire→ no_show: not checked in within the branch's grace after its turn came
+
 cancelled ─reinstate→ waiting: "customer left" taken back within minutes, same ticket, same place
 (queueing.services.ticket_reinstate).
 """
@@ -14,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class TicketStatus(StrEnum):
+    REMOTE = "remote"
     WAITING = "waiting"
     CALLED = "called"
     SERVING = "serving"
@@ -33,9 +38,12 @@ class TicketAction(StrEnum):
     CANCEL = "cancel"
     TRANSFER = "transfer"
     REINSTATE = "reinstate"
+    CHECK_IN = "check_in"
+    EXPIRE = "expire"
 
 
 STATUS_LABELS = {
+    TicketStatus.REMOTE: _("Joined remotely, not here yet"),
     TicketStatus.WAITING: _("Waiting"),
     TicketStatus.CALLED: _("Called"),
     TicketStatus.SERVING: _("Being served"),
@@ -46,6 +54,9 @@ STATUS_LABELS = {
 }
 
 TRANSITIONS: dict[tuple[TicketStatus, TicketAction], TicketStatus] = {
+    (TicketStatus.REMOTE, TicketAction.CHECK_IN): TicketStatus.WAITING,
+    (TicketStatus.REMOTE, TicketAction.CANCEL): TicketStatus.CANCELLED,
+    (TicketStatus.REMOTE, TicketAction.EXPIRE): TicketStatus.NO_SHOW,
     (TicketStatus.WAITING, TicketAction.CALL): TicketStatus.CALLED,
     (TicketStatus.WAITING, TicketAction.CANCEL): TicketStatus.CANCELLED,
     # Only a cancel is taken back: a no-show is already in the customer's CRM history.
