@@ -28,6 +28,7 @@ migrate: install var
 
 seed: migrate
 	DJANGO_DEBUG=1 PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/python manage.py seed_demo
+	DJANGO_DEBUG=1 PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/python manage.py seed_reception_demo
 
 # Web on http://127.0.0.1:$(PORT) plus a Celery worker and beat; Ctrl-C stops all three (honcho).
 run: seed

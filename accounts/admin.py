@@ -233,3 +233,17 @@ class OutboxDeliveryAdmin(PlatformOnlyAdmin):
     def retry(self, request, queryset):
         count = outbox.retry_dead(queryset.values_list("pk", flat=True))
         self.message_user(request, _("%(n)d deliveries will be retried.") % {"n": count})
+
+
+# --- Closed days (appointments: no slots on them) -------------------------------------------------
+
+from .models import BranchClosedDay  # noqa: E402
+
+
+@admin.register(BranchClosedDay)
+class BranchClosedDayAdmin(BranchScopedAdmin):
+    list_display = ["date", "branch", "reason"]
+    list_filter = ["branch"]
+    list_select_related = ["branch"]
+    date_hierarchy = "date"
+    ordering = ["-date"]

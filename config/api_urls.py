@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from reception.api import TicketFinishApi, TicketTransferApi
+from reception.api import RemoteTicketCheckInApi, TicketFinishApi, TicketTransferApi
 
 app_name = "api"
 
@@ -17,6 +17,13 @@ urlpatterns = [
         "queue/tickets/<int:pk>/finish/",
         TicketFinishApi.as_view(),
         name="queue-ticket-finish",
+    ),
+    # Checking in a remote ticket records the customer's arrival on the visit too
+    # (reception.services.remote_check_in): reception serves it, as the lobby's button.
+    path(
+        "queue/tickets/<int:pk>/check-in/",
+        RemoteTicketCheckInApi.as_view(),
+        name="queue-ticket-check-in",
     ),
     path("queue/", include("queueing.api_urls")),
     path("reception/", include("reception.api_urls")),

@@ -38,6 +38,25 @@ SCREENS = (
         ("/reception/lobby", "/reception/visits", "/queue/tickets/"),
     ),
     Screen(
+        "overview",
+        "reception:overview",
+        _("Overview"),
+        _("Lobby overview: queues, counters and alerts, live"),
+        frozenset({Role.LOBBY_MANAGER, Role.BRANCH_HEAD, Role.ADMIN}),
+        ("/reception/overview",),
+        # Watched beside the lobby or today's figures: not where anyone starts their day.
+        workplace=False,
+    ),
+    Screen(
+        "appointments",
+        "reception:appointments",
+        _("Appointments"),
+        _("Appointments: the day's bookings, book, check in, the QR poster"),
+        frozenset({Role.LOBBY_MANAGER, Role.BRANCH_HEAD, Role.ADMIN}),
+        ("/reception/appointments",),
+        workplace=False,
+    ),
+    Screen(
         "counter",
         "reception:counters",
         _("Counter"),

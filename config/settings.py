@@ -298,6 +298,10 @@ REST_FRAMEWORK = {
         # many phones behind one address, each fetching its status on every queue change.
         "public_page": env.str("PUBLIC_PAGE_THROTTLE_RATE", default="600/min"),
         "survey_page": env.str("SURVEY_PAGE_THROTTLE_RATE", default="60/min"),
+        # The customer's /visit/ pages (verify, book, manage, the QR poster), per address.
+        "visit_page": env.str("VISIT_PAGE_THROTTLE_RATE", default="120/min"),
+        # Verification codes sent from one address (SMS costs money: no pumping through us).
+        "visit_sms": env.str("VISIT_SMS_THROTTLE_RATE", default="20/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -309,6 +313,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name get a name of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "VisitChannelEnum": "reception.models.Visit.Channel",
+    },
 }
 
 # --- Celery: Redis when REDIS_URL is set; otherwise kombu's filesystem transport (no server).
@@ -360,6 +368,29 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.anonymise_expired_customers",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Appointments: reminder SMS due, and bookings whose window passed become no-shows.
+    "reception-appointment-reminders": {
+        "task": "reception.tasks.queue_appointment_reminders",
+        "schedule": 300.0,
+    },
+    "reception-appointment-no-shows": {
+        "task": "reception.tasks.mark_appointment_no_shows",
+        "schedule": 300.0,
+    },
+    "reception-purge-phone-verifications": {
+        "task": "reception.tasks.purge_phone_verifications",
+        "schedule": 3600.0,
+    },
+    # Lobby alerts (reception.services.lobby_alerts_refresh): raised and cleared for the record.
+    "reception-lobby-alerts": {
+        "task": "reception.tasks.refresh_lobby_alerts",
+        "schedule": env.float("LOBBY_ALERT_SECONDS", default=60.0),
+    },
+    # Remote tickets whose turn passed before their customer checked in: grace, then no-show.
+    "queueing-sweep-remote": {
+        "task": "queueing.tasks.sweep_remote_tickets",
+        "schedule": env.float("REMOTE_SWEEP_SECONDS", default=60.0),
+    },
     "kpi-recompute-yesterday": {
         "task": "kpi.tasks.recompute_yesterday",
         "schedule": crontab(hour=2, minute=15),
@@ -377,10 +408,15 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # --- Audit trail (django-auditlog; admin: Log entries). Personal data is stored masked.
 AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "accounts.Branch",
+    "accounts.BranchClosedDay",
     "accounts.Membership",
+    # Reception's configuration (issue 6): what is bookable, and the forms customers fill in.
+    "reception.AppointmentPlan",
+    "reception.ServiceForm",
+    "reception.FormField",
     {
         "model": "crm.Customer",
-        "include_fields": ["name", "phone", "sms_consent", "is_vip", "anonymised_at"],
+        "include_fields": ["name", "phone", "sms_consent", "is_vip", "tier", "anonymised_at"],
         "mask_fields": ["name", "phone"],
     },
 )

@@ -14,6 +14,7 @@ urlpatterns = [
     path("branch/switch/", views.switch_branch, name="switch_branch"),
     path("admin/", admin.site.urls),
     path("reception/", include("reception.urls")),
+    path("visit/", include("reception.public_urls")),
     path("queue/", include("queueing.urls")),
     path("crm/", include("crm.urls")),
     path("survey/", include("feedback.urls")),

@@ -19,8 +19,8 @@ class CustomerAdmin(BranchScopedAdmin):
     branch_path = "branch_links__branch"
     # Customers come in through the lobby; deleting one would erase other branches' history.
     branch_admin_may = frozenset({VIEW, CHANGE})
-    list_display = ["__str__", "is_vip", "sms_consent", "last_visit_at"]
-    list_filter = ["is_vip", "sms_consent"]
+    list_display = ["__str__", "is_vip", "tier", "sms_consent", "last_visit_at"]
+    list_filter = ["is_vip", "tier", "sms_consent"]
     search_fields = ["phone", "name"]
     readonly_fields = _READ_ONLY
     masked_fields = ["phone_masked", "id_number_masked"]

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from .models import Interaction
+from .models import Interaction, Tier
 
 
 class CustomerOutputSerializer(serializers.Serializer):
@@ -11,6 +11,7 @@ class CustomerOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     masked_id_number = serializers.CharField()
     is_vip = serializers.BooleanField()
+    tier = serializers.ChoiceField(choices=Tier.choices, help_text="Segment / VIP tier.")
     sms_consent = serializers.BooleanField()
     preferred_language = serializers.CharField()
     last_visit_at = serializers.DateTimeField(allow_null=True)

@@ -1,7 +1,8 @@
 """/api/queue/… (namespace "api" comes from config/api_urls.py).
 
-tickets/<id>/transfer/ and tickets/<id>/finish/ are served by reception (config/api_urls.py):
-the visit moves, or records the teller's checklist, in the same transaction."""
+tickets/<id>/transfer/, tickets/<id>/finish/ and tickets/<id>/check-in/ are served by reception
+(config/api_urls.py): the visit moves, records the teller's checklist, or records the remote
+customer's arrival, in the same transaction."""
 
 from django.urls import path
 

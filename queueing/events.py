@@ -24,6 +24,8 @@ TICKET_NO_SHOW = "queueing.ticket_no_show"
 TICKET_CANCELLED = "queueing.ticket_cancelled"
 TICKET_TRANSFERRED = "queueing.ticket_transferred"  # payload also has `new_ticket_id`
 TICKET_REINSTATED = "queueing.ticket_reinstated"  # cancelled -> waiting: "customer left" undone
+# remote -> waiting: the customer who joined from their phone checked in at the branch.
+TICKET_CHECKED_IN = "queueing.ticket_checked_in"
 
 TOPIC_FOR_ACTION = {
     TicketAction.ISSUE: TICKET_ISSUED,
@@ -35,6 +37,10 @@ TOPIC_FOR_ACTION = {
     TicketAction.CANCEL: TICKET_CANCELLED,
     TicketAction.TRANSFER: TICKET_TRANSFERRED,
     TicketAction.REINSTATE: TICKET_REINSTATED,
+    TicketAction.CHECK_IN: TICKET_CHECKED_IN,
+    # A remote ticket not checked in within its grace: a no-show like any other (reception
+    # records it in the customer's CRM history; the payload's action says "expire").
+    TicketAction.EXPIRE: TICKET_NO_SHOW,
 }
 
 

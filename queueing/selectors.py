@@ -263,39 +263,96 @@ def counter_states(*, branch: Branch, stats: eta.HandlingStats) -> list[eta.Coun
     return states
 
 
-def branch_outlook(*, branch: Branch) -> dict[int, tuple[str, float]]:
-    """Every waiting ticket's (service code, estimated wait in seconds) for the branch.
+# What a branch_outlook() entry holds: (service code, estimated wait, is remote, estimated wait
+# if every remote customer were here). Waiting tickets are estimated on the real queue (call-
+# next does not see remote tickets); remote ones as if they and the other remote customers had
+# checked in, so a customer on their way sees the wait that awaits them once here.
+Outlook = dict[int, tuple[str, float, bool, float]]
+# Statuses with a place in the queue, shown with people ahead and an estimated wait.
+QUEUED = (TicketStatus.WAITING, TicketStatus.REMOTE)
+
+
+def remote_snapshot(*, branch: Branch) -> list[routing.WaitingTicket]:
+    """The branch's remote tickets as if they were waiting (for the estimate only)."""
+    tickets = Ticket.objects.filter(branch=branch, status=TicketStatus.REMOTE).select_related(
+        "service"
+    )
+    return [as_waiting(t) for t in tickets]
+
+
+def branch_outlook(*, branch: Branch) -> Outlook:
+    """Every waiting and remote ticket's estimate for the branch (see Outlook).
 
     The expensive, branch-wide half of a status page (~20 queries); it is the same for every
     phone of the branch, so the status fragment computes it once per queue version
     (queueing/fragments.py) and each phone only reads its own ticket."""
     snapshot = waiting_snapshot(branch=branch)
+    remote = remote_snapshot(branch=branch)
     stats = handling_stats(branch=branch)
     counters = counter_states(branch=branch, stats=stats)
     policy = routing_policy(branch=branch)
-    waits = eta.estimate_waits(snapshot, counters, stats, timezone.now(), policy)
-    return {t.id: (t.service_code, waits.get(t.id, float("inf"))) for t in snapshot}
+    now = timezone.now()
+    waits = eta.estimate_waits(snapshot, counters, stats, now, policy)
+    with_remote = (
+        eta.estimate_waits(snapshot + remote, counters, stats, now, policy) if remote else waits
+    )
+    inf = float("inf")
+    result: Outlook = {
+        t.id: (t.service_code, waits.get(t.id, inf), False, with_remote.get(t.id, inf))
+        for t in snapshot
+    }
+    for t in remote:
+        wait = with_remote.get(t.id, inf)
+        result[t.id] = (t.service_code, wait, True, wait)
+    return result
 
 
-def outlook_for(ticket: Ticket, outlook: dict[int, tuple[str, float]]) -> dict:
-    """People ahead and estimated wait of one ticket, from branch_outlook()."""
-    if ticket.status != TicketStatus.WAITING:
+def outlook_for(ticket: Ticket, outlook: Outlook) -> dict:
+    """People ahead and estimated wait of one ticket, from branch_outlook(). A waiting ticket
+    counts the waiting customers ahead of it; a remote one everybody who would be called
+    before it, were all of them here."""
+    if ticket.status not in QUEUED:
         return {"people_ahead": 0, "eta_s": 0.0}
-    mine = outlook[ticket.pk][1] if ticket.pk in outlook else float("inf")
+    is_remote = ticket.status == TicketStatus.REMOTE
+    entry = outlook.get(ticket.pk)
+    mine = (entry[3] if is_remote else entry[1]) if entry else float("inf")
     code = ticket.service.code
     ahead = sum(
         1
-        for ticket_id, (service_code, wait_s) in outlook.items()
-        if ticket_id != ticket.pk and service_code == code and wait_s < mine
+        for ticket_id, (service_code, wait_s, other_remote, wait_all_s) in outlook.items()
+        if ticket_id != ticket.pk
+        and service_code == code
+        and (wait_all_s < mine if is_remote else (not other_remote and wait_s < mine))
     )
     return {"people_ahead": ahead, "eta_s": mine}
 
 
 def ticket_outlook(*, ticket: Ticket) -> dict:
-    """People ahead and estimated wait for a waiting ticket (the status page and printout)."""
-    if ticket.status != TicketStatus.WAITING:
+    """People ahead and estimated wait for a waiting or remote ticket (status page, printout)."""
+    if ticket.status not in QUEUED:
         return {"people_ahead": 0, "eta_s": 0.0}
     return outlook_for(ticket, branch_outlook(branch=ticket.branch))
+
+
+def remote_by_service(*, branch: Branch) -> dict[int, int]:
+    """Remote tickets not checked in yet, per service id (the lobby overview: "on their way").
+    One query on the (branch, status, service) index."""
+    return dict(
+        Ticket.objects.filter(branch=branch, status=TicketStatus.REMOTE)
+        .values("service")
+        .annotate(n=Count("pk"))
+        .values_list("service", "n")
+        .order_by()
+    )
+
+
+def remote_tickets_today(*, branch: Branch) -> QuerySet[Ticket]:
+    """The branch's remote tickets not checked in yet, oldest first (the lobby's list)."""
+    return (
+        Ticket.objects.filter(branch=branch, status=TicketStatus.REMOTE)
+        .select_related("service")
+        .order_by("arrived_at", "pk")
+    )
 
 
 # --- Reads for the REST API (queueing/api.py) -------------------------------------------------

@@ -57,6 +57,11 @@ class TicketOutputSerializer(serializers.Serializer):
     counter = serializers.IntegerField(source="counter.number", allow_null=True)
     recall_count = serializers.IntegerField()
     bypass_count = serializers.IntegerField()
+    is_remote = serializers.BooleanField(help_text="Joined the queue from the customer's phone.")
+    checked_in_at = serializers.DateTimeField(allow_null=True)
+    skipped_at = serializers.DateTimeField(
+        allow_null=True, help_text="When its turn passed before check-in (grace runs from it)."
+    )
 
     @extend_schema_field(serializers.ChoiceField(choices=PRIORITY_NAMES))
     def get_priority(self, ticket) -> str:
@@ -78,6 +83,9 @@ class TicketOutputSerializer(serializers.Serializer):
             "counter": counter.number if counter is not None else None,
             "recall_count": ticket.recall_count,
             "bypass_count": ticket.bypass_count,
+            "is_remote": ticket.is_remote,
+            "checked_in_at": _time(ticket.checked_in_at),
+            "skipped_at": _time(ticket.skipped_at),
         }
 
 

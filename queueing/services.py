@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Subquery
+from django.db.models import Max, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +19,7 @@ from accounts.errors import DomainError
 from accounts.models import Branch, Role
 from accounts.selectors import user_has_role
 
-from . import routing, statements
+from . import remote, routing, statements
 from .events import publish_ticket_event
 from .models import Counter, CounterEvent, Service, Ticket
 from .selectors import (
@@ -66,7 +66,11 @@ def ticket_issue(
     target_counter: Counter | None = None,
     transferred_from: Ticket | None = None,
     note: str = "",
+    remote: bool = False,
 ) -> Ticket:
+    """Issue the day's next number for the service. `remote`: the customer joined from their
+    phone: the ticket waits as "remote" (call-next does not see it) until ticket_check_in, and
+    its place counts from now (arrived_at), as if they had walked in."""
     if service.branch_id != branch.pk:
         raise QueueError(_("That service belongs to another branch."))
     if not service.is_active:
@@ -89,6 +93,8 @@ def ticket_issue(
         arrived_at=arrived_at or now,
         target_counter=target_counter,
         transferred_from=transferred_from,
+        status=TicketStatus.REMOTE if remote else TicketStatus.WAITING,
+        is_remote=remote,
     )
     statements.insert_ticket(ticket)
     _record_event(ticket, TicketAction.ISSUE, from_status="", by=issued_by, at=now, note=note)
@@ -257,9 +263,13 @@ def _apply(
         TicketAction.TRANSFER,
         TicketAction.NO_SHOW,
         TicketAction.CANCEL,
+        TicketAction.EXPIRE,
     ):
         ticket.finished_at = at
         fields.add("finished_at")
+    elif action == TicketAction.CHECK_IN:
+        ticket.checked_in_at = at
+        fields.add("checked_in_at")
     elif action == TicketAction.REINSTATE:
         ticket.finished_at = None
         fields.add("finished_at")
@@ -458,6 +468,19 @@ def ticket_cancel(
     return _apply(_lock_ticket(ticket_id, branch=branch), TicketAction.CANCEL, by=by, note=note)
 
 
+@transaction.atomic
+def ticket_cancel_remote(*, ticket_id: int) -> Ticket:
+    """The customer cancels the ticket they took from their phone, by its signed link: only
+    while it is still remote (once checked in, the lobby handles it)."""
+    ticket = _lock_ticket(ticket_id)
+    if ticket.status != TicketStatus.REMOTE:
+        raise QueueError(
+            _("This ticket can no longer be cancelled here: please ask the lobby manager."),
+            code="invalid_transition",
+        )
+    return _apply(ticket, TicketAction.CANCEL, by=None, note="cancelled by the customer")
+
+
 # "Customer left" may be taken back this long after it was pressed: the customer was at the
 # machines or outside and returns holding the same paper ticket.
 REINSTATE_WINDOW = timedelta(minutes=5)
@@ -546,6 +569,144 @@ def ticket_transfer(
         new_ticket_id=new_ticket.pk,
     )
     return new_ticket
+
+
+# --- Remote tickets: joined from the phone, checked in at the branch ----------------------------
+
+
+@transaction.atomic
+def ticket_check_in(
+    *,
+    ticket_id: int,
+    branch: Branch,
+    by: User | None = None,
+    now: datetime | None = None,
+    note: str = "",
+) -> Ticket:
+    """The customer who joined from their phone is here: remote -> waiting, with the same
+    number and the same place (arrived_at is when they joined). `by`: the lobby manager who
+    checked them in, or None when the customer did it by scanning the branch's poster.
+
+    A ticket whose grace ran out (expired: a no-show) is not taken back: the customer asks for
+    a new ticket. A ticket past its grace that the sweep has not reached yet is still remote,
+    and is checked in: the customer standing at the door keeps their place.
+    """
+    now = now or timezone.now()
+    ticket = _lock_ticket(ticket_id, branch=branch)
+    if ticket.is_remote and ticket.status == TicketStatus.NO_SHOW and ticket.checked_in_at is None:
+        raise QueueError(
+            _(
+                "Ticket %(code)s has expired: its turn passed before it was checked in. "
+                "Please ask the lobby manager for a new ticket."
+            )
+            % {"code": ticket.code},
+            code="expired",
+        )
+    if ticket.status == TicketStatus.REMOTE and ticket.business_date != business_date_for(
+        ticket.branch, now
+    ):
+        raise QueueError(
+            _("Ticket %(code)s was for another day: please take a new ticket.")
+            % {"code": ticket.code},
+            code="expired",
+        )
+    return _apply(ticket, TicketAction.CHECK_IN, by=by, at=now, note=note)
+
+
+def _branch_day_over(branch: Branch, business_date, now: datetime) -> bool:
+    """Whether the branch's business day `business_date` has ended (closing time passed)."""
+    local = timezone.localtime(now, branch.tz)
+    if local.date() != business_date:
+        return local.date() > business_date
+    return local.time() >= branch.closes_at
+
+
+def _latest_called_arrivals(tickets: list[Ticket]) -> dict[tuple, dict[int, datetime]]:
+    """Per (branch, service, day) of these remote tickets: per priority class, the latest
+    arrival among that day's called tickets. One query on the (branch, business_date) index:
+    the day's tickets only, whatever the history."""
+    if not tickets:
+        return {}
+    rows = (
+        Ticket.objects.filter(
+            branch_id__in={t.branch_id for t in tickets},
+            business_date__in={t.business_date for t in tickets},
+            service_id__in={t.service_id for t in tickets},
+            called_at__isnull=False,
+        )
+        .values("branch_id", "service_id", "business_date", "priority")
+        .annotate(latest=Max("arrived_at"))
+        .order_by()
+    )
+    latest: dict[tuple, dict[int, datetime]] = {}
+    for row in rows:
+        key = (row["branch_id"], row["service_id"], row["business_date"])
+        latest.setdefault(key, {})[row["priority"]] = row["latest"]
+    return latest
+
+
+def _fate(
+    ticket: Ticket, branch: Branch, latest: dict[tuple, dict[int, datetime]], now: datetime
+) -> remote.RemoteFate:
+    return remote.remote_fate(
+        arrived_at=ticket.arrived_at,
+        priority=ticket.priority,
+        skipped_at=ticket.skipped_at,
+        latest_called_arrival=latest.get(
+            (ticket.branch_id, ticket.service_id, ticket.business_date), {}
+        ),
+        grace=timedelta(minutes=branch.remote_grace_minutes),
+        day_over=_branch_day_over(branch, ticket.business_date, now),
+        now=now,
+    )
+
+
+@transaction.atomic
+def _sweep_one(
+    ticket_id: int, latest: dict[tuple, dict[int, datetime]], now: datetime
+) -> tuple[bool, bool]:
+    """Skip and/or expire one remote ticket, under its row lock: a check-in racing with the
+    sweep waits for it (or the sweep for the check-in), and the loser sees the new status."""
+    ticket = _lock_ticket(ticket_id)
+    if ticket.status != TicketStatus.REMOTE:
+        return False, False  # checked in or cancelled meanwhile
+    fate = _fate(ticket, ticket.branch, latest, now)
+    skipped = False
+    if fate.skip and ticket.skipped_at is None:
+        ticket.skipped_at = now
+        ticket.save(update_fields=["skipped_at"])
+        skipped = True
+    if fate.expire:
+        _apply(ticket, TicketAction.EXPIRE, by=None, at=now)
+    return skipped, fate.expire
+
+
+def remote_tickets_sweep(*, now: datetime | None = None) -> tuple[int, int]:
+    """Every branch's remote tickets: stamp skipped_at on those whose turn has passed, expire
+    (no-show) those whose grace is over, and all of them once their business day has ended.
+    Returns (skipped, expired). Idempotent; beat runs it every minute (queueing.tasks).
+
+    Three reads for the whole bank (branches; remote tickets through the (branch, status,
+    service) index; the day's called tickets), then one short transaction per ticket that
+    changes: the cost follows today's remote tickets, never the history.
+    """
+    now = now or timezone.now()
+    branches = {b.pk: b for b in Branch.objects.all()}
+    tickets = list(
+        Ticket.objects.filter(branch_id__in=list(branches), status=TicketStatus.REMOTE).only(
+            "pk", "branch_id", "service_id", "business_date", "arrived_at", "priority", "skipped_at"
+        )
+    )
+    latest = _latest_called_arrivals(tickets)
+    skipped = expired = 0
+    for ticket in tickets:
+        fate = _fate(ticket, branches[ticket.branch_id], latest, now)
+        if not (fate.expire or (fate.skip and ticket.skipped_at is None)):
+            continue
+        did_skip, did_expire = _sweep_one(ticket.pk, latest, now)
+        skipped += did_skip
+        expired += did_expire
+    return skipped, expired
 
 
 def _refuse_second_seat(counter: Counter, teller: User) -> None:
@@ -683,8 +844,11 @@ __all__ = [
     "counter_release_teller",
     "counter_set_paused",
     "counter_take_over",
+    "remote_tickets_sweep",
     "ticket_call_next",
     "ticket_cancel",
+    "ticket_cancel_remote",
+    "ticket_check_in",
     "ticket_finish",
     "ticket_finish_in_transaction",
     "ticket_issue",

@@ -13,6 +13,7 @@ urlpatterns = [
     # The customer's own ticket, by signed link (the printed QR code): short path, short QR.
     path("t/<str:token>/", views.ticket_status, name="ticket_status"),
     path("t/<str:token>/state/", views.ticket_status_state, name="ticket_status_state"),
+    path("t/<str:token>/cancel/", views.ticket_status_cancel, name="ticket_status_cancel"),
     # Live updates for every screen: version polling and server-sent events (queueing/live.py).
     path("live/<str:token>/v/", live.version, name="version"),
     path("live/<str:token>/events/", live.events, name="events"),

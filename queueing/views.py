@@ -4,23 +4,27 @@ The display board (branch display token in the URL), the printed ticket (staff) 
 customer's status page (signed link). Live updates: queueing/live.py, docs/live-updates.md.
 """
 
+import contextlib
 import hashlib
 import math
+from datetime import timedelta
 
 import segno
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from accounts.access import get_for_branch, staff_required
 from accounts.models import Branch, Role
 from accounts.throttle import rate_limited
 
-from . import fragments, live, selectors
+from . import fragments, live, remote, selectors, services
+from .extensions import ticket_page_links
 from .links import ticket_id_from_token, ticket_status_token
 from .models import Ticket
 from .states import FINAL, TicketStatus
@@ -208,6 +212,8 @@ def ticket_print(request: HttpRequest, pk: int) -> HttpResponse:
         "qr_uri": segno.make(status_url, error="m").svg_data_uri(scale=4, border=2),
         "t": _bilingual_labels(TICKET_LABELS),
         "sign_zh": sign_languages()[0],
+        # Other apps' links (reception's pre-filled form): queueing.extensions.
+        "page_links": ticket_page_links(ticket),
     }
     return render(request, "queueing/ticket_print.html", context)
 
@@ -226,7 +232,7 @@ STATUS_OUTLOOK_TTL_S = 30  # estimates move with the clock too: recompute at lea
 def _shared_outlook(ticket: Ticket, requested_version: str | None) -> dict:
     """This ticket's outlook from the branch-wide estimate, computed once per queue version for
     every phone of the branch (the ticket's own row is the only per-phone query)."""
-    if ticket.status != TicketStatus.WAITING:
+    if ticket.status not in selectors.QUEUED:
         return selectors.outlook_for(ticket, {})
     asked = fragments.requested_version(requested_version)
     branch_outlook = (
@@ -249,6 +255,25 @@ def _shared_outlook(ticket: Ticket, requested_version: str | None) -> dict:
     return selectors.outlook_for(ticket, branch_outlook)
 
 
+def _remote_state(ticket: Ticket) -> dict:
+    """What the page says of a ticket joined from the phone: not here yet (its place kept),
+    its turn come (check in within N minutes), or expired (turn and grace passed)."""
+    if not ticket.is_remote:
+        return {}
+    grace_left = None
+    if ticket.status == TicketStatus.REMOTE and ticket.skipped_at is not None:
+        grace_left = remote.grace_left_minutes(
+            skipped_at=ticket.skipped_at,
+            grace=timedelta(minutes=ticket.branch.remote_grace_minutes),
+            now=timezone.now(),
+        )
+    return {
+        "remote_turn_passed": grace_left is not None,
+        "remote_grace_left": grace_left,
+        "remote_expired": ticket.status == TicketStatus.NO_SHOW and ticket.checked_in_at is None,
+    }
+
+
 def _status_state(ticket: Ticket, requested_version: str | None = None) -> dict:
     outlook = _shared_outlook(ticket, requested_version)
     successor = (
@@ -269,6 +294,7 @@ def _status_state(ticket: Ticket, requested_version: str | None = None) -> dict:
         if successor
         else None,
         "call_key": f"{ticket.pk}:{ticket.recall_count}" if ticket.called_at else "",
+        **_remote_state(ticket),
     }
 
 
@@ -279,10 +305,27 @@ def ticket_status(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "queueing/ticket_status_invalid.html", status=404)
     context = _status_state(ticket)
     context.update(
+        token=token,
         live=live.live_context(request, ticket.branch_id),
         state_url=reverse("queueing:ticket_status_state", args=[token]),
+        # Other apps' links (reception's pre-filled form): queueing.extensions.
+        page_links=ticket_page_links(ticket),
     )
     return render(request, "queueing/ticket_status.html", context)
+
+
+@require_POST
+@rate_limited("public_page")
+def ticket_status_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    """The customer who joined from their phone gives their place up (a remote ticket only: a
+    customer in the branch tells the lobby, which presses "customer left")."""
+    ticket = _customer_ticket(token)
+    if ticket is None:
+        raise Http404
+    # Checked in or called meanwhile: nothing to do, the page shows where the ticket is now.
+    with contextlib.suppress(services.QueueError):
+        services.ticket_cancel_remote(ticket_id=ticket.pk)
+    return redirect("queueing:ticket_status", token=token)
 
 
 @rate_limited("public_page")

@@ -8,3 +8,6 @@ class ReceptionConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401
+        from .views.forms import register_ticket_links  # pre-filled form link on ticket pages
+
+        register_ticket_links()

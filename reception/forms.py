@@ -25,9 +25,24 @@ class ServiceTiles(forms.RadioSelect):
         return option
 
 
+# The lobby's buttons: a ticket, the machines, or an outcome without a ticket.
+ACTION_TICKET, ACTION_DIVERT = "ticket", "divert"
+OUTCOME_ACTIONS = {
+    "digital": Visit.Route.DIGITAL,
+    "other_branch": Visit.Route.OTHER_BRANCH,
+    "answered": Visit.Route.ANSWERED,
+    "left": Visit.Route.LEFT,
+}
+
+
 class RegisterForm(forms.Form):
+    """The lobby's one form: who, what for, and which button ended the greeting. A ticket or
+    the machines need the number and the need; the other outcomes record the arrival with
+    whatever was typed ("left before triage" with nothing at all)."""
+
     phone = forms.CharField(
         label=_("Mobile phone"),
+        required=False,
         max_length=20,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "inputmode": "tel"}),
     )
@@ -38,7 +53,7 @@ class RegisterForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     service = forms.ModelChoiceField(
-        label=_("Need"), queryset=None, widget=ServiceTiles, empty_label=None
+        label=_("Need"), queryset=None, widget=ServiceTiles, empty_label=None, required=False
     )
     amount = forms.DecimalField(
         label=_("Amount (CNY)"),
@@ -77,6 +92,27 @@ class RegisterForm(forms.Form):
     second_ticket = forms.BooleanField(label=_("Issue a second ticket anyway"), required=False)
     asked_phone = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
 
+    # Which button was pressed (a submit button's name/value; "ticket" without one).
+    action = forms.CharField(required=False, max_length=20)
+    # Seconds since the manager's first tap for this customer, measured by static/js/lobby.js
+    # (a duration, so the tablet's clock does not matter); the service clamps it.
+    greeting_elapsed = forms.IntegerField(
+        required=False, min_value=0, max_value=24 * 3600, widget=forms.HiddenInput
+    )
+    digital_channel = forms.ChoiceField(
+        label=_("Redirect to"),
+        choices=[("mobile", _("Mobile banking")), ("online", _("Online banking"))],
+        initial="mobile",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    redirect_branch = forms.CharField(
+        label=_("Other branch"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
     NEEDS = ("elderly", "disabled", "pregnant", "vip", "appointment")
 
     def __init__(self, *args, branch, **kwargs) -> None:
@@ -95,13 +131,44 @@ class RegisterForm(forms.Form):
         }
 
     def clean_phone(self) -> str:
-        phone = normalise_phone(self.cleaned_data["phone"])
+        raw = self.cleaned_data["phone"]
+        if not raw.strip():
+            return ""  # required for a ticket or the machines: clean() says so
+        phone = normalise_phone(raw)
         if not is_valid_phone(phone):
             raise forms.ValidationError(_("Enter a valid mobile phone number."))
         return phone
 
+    def clean_action(self) -> str:
+        """The button pressed; anything else (no button: Enter in a field) issues a ticket."""
+        action = self.cleaned_data["action"]
+        return action if action in (ACTION_DIVERT, *OUTCOME_ACTIONS) else ACTION_TICKET
+
+    @property
+    def outcome_route(self) -> str | None:
+        """The route of an outcome without a ticket, None for a ticket or the machines."""
+        return OUTCOME_ACTIONS.get(getattr(self, "cleaned_data", {}).get("action", ""))
+
+    @property
+    def redirect_to(self) -> str:
+        cleaned = self.cleaned_data
+        if cleaned.get("action") == "digital":
+            return cleaned.get("digital_channel") or "mobile"
+        if cleaned.get("action") == "other_branch":
+            return cleaned.get("redirect_branch", "").strip()
+        return ""
+
     def clean(self):
         cleaned = super().clean()
+        action = cleaned.get("action", ACTION_TICKET)
+        if action in (ACTION_TICKET, ACTION_DIVERT):
+            required = forms.Field.default_error_messages["required"]
+            if not cleaned.get("phone") and "phone" not in self.errors:
+                self.add_error("phone", required)
+            if not cleaned.get("service") and "service" not in self.errors:
+                self.add_error("service", required)
+        elif action == "other_branch" and not cleaned.get("redirect_branch", "").strip():
+            self.add_error("redirect_branch", _("Enter the branch the customer was sent to."))
         if normalise_phone(cleaned.get("asked_phone", "")) != cleaned.get("phone"):
             cleaned["name_choice"], cleaned["second_ticket"] = "", False
         cleaned["update_name"] = {"keep": False, "update": True}.get(cleaned.get("name_choice"))

@@ -26,3 +26,16 @@ def release_counters_on_logout(sender, request, user, **kwargs) -> None:
     (queueing.services.counter_release_teller)."""
     if user is not None:
         queue_services.counter_release_teller(teller=user)
+
+
+# --- Appointments -------------------------------------------------------------------------------
+
+
+@listener(services.APPOINTMENT_NOTICE, name="reception.send_appointment_notice")
+def send_appointment_notice(event: OutboxEvent) -> None:
+    """Confirmation and reminder SMS (idempotency key per appointment, kind and time booked)."""
+    services.appointment_notice_send(
+        appointment_id=event.payload["appointment_id"],
+        kind=event.payload["kind"],
+        n=event.payload.get("n", 0),
+    )

@@ -22,11 +22,12 @@ class VisitOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     route = serializers.ChoiceField(choices=Visit.Route.choices)
     ticket = TicketRefSerializer(allow_null=True)
-    customer = CustomerRefSerializer()
+    # Empty for someone who left before giving a number (route "left").
+    customer = CustomerRefSerializer(allow_null=True)
 
 
 class VisitDetailOutputSerializer(VisitOutputSerializer):
-    service = serializers.CharField(source="service.code")
+    service = serializers.CharField(source="service.code", allow_null=True)
     ticket_status = serializers.CharField(source="ticket.status", allow_null=True)
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
     is_elderly = serializers.BooleanField()
@@ -41,3 +42,12 @@ class VisitDetailOutputSerializer(VisitOutputSerializer):
     documents_signed = serializers.BooleanField()
     funds_handed_over = serializers.BooleanField()
     error_note = serializers.CharField()
+    # Greeting and triage (issue 6): how the arrival was recorded, and when.
+    channel = serializers.ChoiceField(choices=Visit.Channel.choices)
+    amount_band = serializers.CharField(help_text="A self-service diversion's amount band.")
+    redirect_to = serializers.CharField(
+        help_text="Route digital: mobile or online; other_branch: the branch's name."
+    )
+    arrived_at = serializers.DateTimeField(allow_null=True)
+    greeted_at = serializers.DateTimeField(allow_null=True)
+    triaged_at = serializers.DateTimeField(allow_null=True)

@@ -66,3 +66,56 @@ def priority_for(needs: SpecialNeeds, arrived_at: datetime) -> PriorityClass:
 def may_divert(*, divertible: bool, amount: Decimal | None, threshold: Decimal) -> bool:
     """A small cash job may go to the machines; the lobby manager still makes the call."""
     return divertible and amount is not None and Decimal(0) < amount <= threshold
+
+
+# --- Greeting and triage times (branch plans: greeted within Branch.greeting_target_minutes) ---
+
+# The tablet sends how long ago the manager first tapped for this customer (seconds on its own
+# clock: a duration, never a timestamp, so a tablet whose clock is off cannot skew the record).
+# Longer than this is a form left open, not a greeting: it is capped.
+GREETING_MAX = timedelta(minutes=30)
+
+
+def greeting_started(now: datetime, elapsed_seconds: float | None) -> datetime:
+    """When the manager first tapped for this customer: `now` less the elapsed seconds the
+    tablet measured, clamped to 0 … 30 minutes (nothing sent or nonsense: now)."""
+    if elapsed_seconds is None or elapsed_seconds != elapsed_seconds:  # None or NaN
+        return now
+    seconds = min(max(float(elapsed_seconds), 0.0), GREETING_MAX.total_seconds())
+    return now - timedelta(seconds=seconds)
+
+
+def greeted_within(
+    arrived_at: datetime | None, greeted_at: datetime | None, target_minutes: int
+) -> bool | None:
+    """Whether the customer was greeted within the target; None when either time is missing."""
+    if arrived_at is None or greeted_at is None:
+        return None
+    return greeted_at - arrived_at <= timedelta(minutes=target_minutes)
+
+
+# --- Amount bands of self-service diversions: the one place they are defined ---------------------
+
+# (band code, upper bound in CNY, inclusive); the last band has no upper bound.
+AMOUNT_BANDS: tuple[tuple[str, Decimal | None], ...] = (
+    ("le5k", Decimal(5_000)),
+    ("le20k", Decimal(20_000)),
+    ("le50k", Decimal(50_000)),
+    ("gt50k", None),
+)
+AMOUNT_BAND_LABELS = {
+    "le5k": _("up to ¥5,000"),
+    "le20k": _("¥5,000 to ¥20,000"),
+    "le50k": _("¥20,000 to ¥50,000"),
+    "gt50k": _("over ¥50,000"),
+}
+
+
+def amount_band(amount: Decimal | None) -> str:
+    """The band of an amount ("" for none): diversions are reported by band, not by sum."""
+    if amount is None:
+        return ""
+    for code, upper in AMOUNT_BANDS:
+        if upper is None or amount <= upper:
+            return code
+    return AMOUNT_BANDS[-1][0]  # pragma: no cover - the last band is unbounded

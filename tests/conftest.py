@@ -132,3 +132,19 @@ def other_branch(db):
 def outsider(other_branch):
     """A teller of another branch: must never see or change this branch's data."""
     return _member(other_branch, Role.TELLER, "outsider")
+
+
+@pytest.fixture
+def frozen_link_time(monkeypatch):
+    """Signed links carry the second they were made in: within a test, every link is stamped
+    with the first one's second, so a link the test builds matches the one a page rendered
+    (otherwise the comparison fails whenever the clock ticks over between the two)."""
+    from django.core import signing
+
+    first: dict[str, str] = {}
+    original = signing.TimestampSigner.timestamp
+
+    def timestamp(self) -> str:
+        return first.setdefault("stamp", original(self))
+
+    monkeypatch.setattr(signing.TimestampSigner, "timestamp", timestamp)

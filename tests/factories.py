@@ -75,3 +75,64 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     phone = factory.Sequence(lambda n: f"139{n:08d}")
     name = factory.Sequence(lambda n: f"客户{n}")
     sms_consent = True
+
+
+# --- Appointments (issue 9, H1) -----------------------------------------------------------------
+
+from datetime import timedelta  # noqa: E402
+
+from django.utils import timezone  # noqa: E402
+
+
+class AppointmentPlanFactory(factory.django.DjangoModelFactory):
+    """AppointmentPlanFactory(service=s): the plan's branch is the service's."""
+
+    class Meta:
+        model = "reception.AppointmentPlan"
+
+    service = factory.SubFactory(ServiceFactory)
+    branch = factory.LazyAttribute(lambda plan: plan.service.branch)
+    slot_minutes = 30
+    capacity = 2
+    days_ahead = 14
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    """A booked appointment written directly (no slot rules): for check-in, sweeps, pages."""
+
+    class Meta:
+        model = "reception.Appointment"
+
+    service = factory.SubFactory(ServiceFactory)
+    branch = factory.LazyAttribute(lambda a: a.service.branch)
+    customer = factory.SubFactory(CustomerFactory)
+    starts_at = factory.LazyFunction(timezone.now)
+    ends_at = factory.LazyAttribute(lambda a: a.starts_at + timedelta(minutes=30))
+    channel = "staff"
+    created_at = factory.LazyAttribute(lambda a: a.starts_at - timedelta(days=1))
+
+
+# --- H3: pre-filled forms (预填单) ------------------------------------------------------------
+
+
+class ServiceFormFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "reception.ServiceForm"
+
+    service = factory.SubFactory(ServiceFactory)
+    branch = factory.SelfAttribute("service.branch")
+    title_zh = "开户预填单"
+    title_zh_hant = "開戶預填單"
+    title_en = "Account opening form"
+
+
+class FormFieldFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "reception.FormField"
+
+    form = factory.SubFactory(ServiceFormFactory)
+    key = factory.Sequence(lambda n: f"field_{n}")
+    kind = "text"
+    label_zh = factory.Sequence(lambda n: f"字段{n}")
+    label_en = factory.Sequence(lambda n: f"Field {n}")
+    sort_order = factory.Sequence(lambda n: n)

@@ -21,7 +21,8 @@ ALLOWED = {
     "accounts": set(),
     "queueing": set(),
     "crm": set(),
-    "reception": {"queueing", "crm"},
+    # reception sends SMS through feedback's gateway (feedback.sms only: see the test below).
+    "reception": {"queueing", "crm", "feedback"},
     "feedback": {"crm"},
     "kpi": {"queueing", "crm", "reception", "feedback"},
 }
@@ -29,7 +30,11 @@ PURE_MODULES = [
     "queueing/routing.py",
     "queueing/eta.py",
     "queueing/states.py",
+    "queueing/remote.py",
     "reception/triage.py",
+    "reception/alerts.py",
+    "reception/prefill.py",
+    "reception/slots.py",
     "feedback/policy.py",
     "kpi/metrics.py",
     "crm/personal_data.py",
@@ -121,6 +126,17 @@ def test_it_keeps_imports_pointing_one_way(app):
         wrong = (imported & DOMAIN_APPS) - ALLOWED[app] - {app}
         if wrong:
             offending.append(f"{path.relative_to(ROOT)} imports {sorted(wrong)}")
+    assert not offending, "\n".join(offending)
+
+
+def test_reception_uses_only_the_sms_gateway_of_feedback():
+    """reception may send SMS (verification codes, appointment notices) through feedback.sms,
+    and nothing else of feedback: surveys stay feedback's own."""
+    offending = []
+    for path in source_files("reception"):
+        for name in imported_modules(ast.parse(path.read_text())):
+            if name.split(".")[0] == "feedback" and not name.startswith("feedback.sms"):
+                offending.append(f"{path.relative_to(ROOT)} imports {name}")
     assert not offending, "\n".join(offending)
 
 

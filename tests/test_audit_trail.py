@@ -63,3 +63,27 @@ def test_a_consent_change_is_recorded_with_the_number_masked():
     every_entry = json.dumps([changes(e) for e in entries_for(Customer)], ensure_ascii=False)
     assert "13912345678" not in every_entry
     assert "139****5678" in every_entry
+
+
+def test_reception_configuration_changes_are_recorded(branch):
+    """What customers can book, the days the branch is closed and the forms they fill in are
+    configuration like the branch's settings: who changed them, and from what."""
+    from datetime import date
+
+    from accounts.models import BranchClosedDay
+    from reception.models import AppointmentPlan, ServiceForm
+
+    from .factories import ServiceFactory
+
+    service = ServiceFactory(branch=branch)
+    admin = UserFactory(username="config-admin")
+    with set_actor(admin):
+        plan = AppointmentPlan.objects.create(branch=branch, service=service, capacity=2)
+        plan.capacity = 4
+        plan.save()
+        BranchClosedDay.objects.create(branch=branch, date=date(2026, 12, 25), reason="Holiday")
+        ServiceForm.objects.create(branch=branch, service=service, title_zh="开户预填单")
+    plan_entry = entries_for(AppointmentPlan)[-1]
+    assert plan_entry.actor == admin and changes(plan_entry)["capacity"] == ["2", "4"]
+    assert entries_for(BranchClosedDay)[-1].action == LogEntry.Action.CREATE
+    assert entries_for(ServiceForm)[-1].actor == admin

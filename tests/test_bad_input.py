@@ -116,6 +116,30 @@ def one_of_each(as_user, branch, admin, lobby_manager, teller, cash, counter):
         satisfaction=5,
         submitted_at=timezone.now(),
     )
+    from reception.models import LobbyAlert  # the lobby overview's alerts (issue 6)
+
+    LobbyAlert.objects.create(
+        branch=branch,
+        service=cash,
+        kind=LobbyAlert.Kind.WAIT_OVER_TARGET,
+        suggestion=LobbyAlert.Suggestion.DIVERT,
+        raised_at=timezone.now(),
+        waiting=1,
+        longest_wait_seconds=700,
+        target_wait_seconds=600,
+        open_counters=1,
+    )
+    from reception.models import Appointment  # appointments (issue 6): today's list
+
+    Appointment.objects.create(
+        branch=branch,
+        service=cash,
+        customer=customer,
+        starts_at=timezone.now(),
+        ends_at=timezone.now() + timedelta(minutes=30),
+        channel=Appointment.Channel.STAFF,
+        created_at=timezone.now(),
+    )
     return {"pk": customer.pk}
 
 

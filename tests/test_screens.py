@@ -18,9 +18,17 @@ def menu_links(html: str) -> set[str]:
 @pytest.mark.parametrize(
     ("role", "lands_on", "menu"),
     [
-        (Role.LOBBY_MANAGER, "reception:lobby", {"reception:lobby", "crm:search"}),
+        (
+            Role.LOBBY_MANAGER,
+            "reception:lobby",
+            {"reception:lobby", "reception:overview", "reception:appointments", "crm:search"},
+        ),
         (Role.TELLER, "reception:counters", {"reception:counters", "crm:search"}),
-        (Role.BRANCH_HEAD, "kpi:today", {"kpi:today", "crm:search"}),
+        (
+            Role.BRANCH_HEAD,
+            "kpi:today",
+            {"kpi:today", "reception:overview", "reception:appointments", "crm:search"},
+        ),
     ],
 )
 def test_each_role_starts_at_its_work_and_its_menu_has_every_screen_it_may_use(
@@ -44,12 +52,18 @@ def test_a_branch_administrator_chooses_among_all_screens(client, branch):
     start = client.get(reverse("home"))
     assert start.status_code == 200
     html = start.content.decode()
-    for name in ("reception:lobby", "reception:counters", "crm:search", "kpi:today", "admin:index"):
+    screens = (
+        "reception:lobby",
+        "reception:overview",
+        "reception:appointments",
+        "reception:counters",
+        "crm:search",
+        "kpi:today",
+        "admin:index",
+    )
+    for name in screens:
         assert f'href="{reverse(name)}"' in html
-    assert menu_links(html) == {
-        reverse(n)
-        for n in ("reception:lobby", "reception:counters", "crm:search", "kpi:today", "admin:index")
-    }
+    assert menu_links(html) == {reverse(n) for n in screens}
 
 
 def test_every_screen_the_readme_names_exists(client):

@@ -70,12 +70,20 @@ def test_it_lets_the_lobby_manager_issue_and_print_a_ticket(
     expect(page.locator("#customer-card")).to_have_text(in_language(ZH, "New customer"))
     page.locator(f"input[name=service][value='{cash.pk}']").check()
     page.locator("input[name=elderly]").check()
+    # The first tap started the greeting clock (static/js/lobby.js): it is counting.
+    expect(page.locator("[data-greeting-clock]")).to_be_visible()
+    page.wait_for_timeout(1100)
     screenshot(page, "lobby")
     page.locator("button[name=action][value=ticket]").click()
 
     expect(page.locator(".ticket-big")).to_have_text("A001")
     visit = Visit.objects.select_related("ticket", "customer").get()
     assert (visit.customer.phone, visit.is_elderly) == (PHONE, True)
+    # Greeted at the first tap (the seconds the tablet counted, on the server's clock), triaged
+    # at the click.
+    assert visit.channel == Visit.Channel.LOBBY
+    assert visit.arrived_at == visit.greeted_at
+    assert (visit.triaged_at - visit.greeted_at).total_seconds() >= 1
     assert visit.ticket.code == "A001"
     assert visit.ticket.priority == PriorityClass.CARE
 

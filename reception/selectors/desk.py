@@ -4,13 +4,14 @@ from django.db.models import OuterRef, QuerySet, Subquery
 
 from accounts.models import Branch
 from accounts.timeutil import branch_today, local_day_bounds
-from crm.models import Customer
+from crm.models import Customer, Interaction
+from crm.selectors import customer_history
 from queueing.models import Counter, Ticket
 from queueing.selectors import waiting_by_service
 from queueing.states import TicketStatus
 
-from .models import Visit, VisitHandover
-from .triage import showable_appointment
+from ..models import Appointment, Visit, VisitHandover
+from ..triage import showable_appointment
 
 
 def with_showable_appointments(visits: Iterable[Visit]) -> list[Visit]:
@@ -37,7 +38,12 @@ def handovers_for_visit(*, visit: Visit) -> list[VisitHandover]:
 
 
 # A customer holding one of these today is still being looked after: a second ticket is asked.
-OPEN_TICKET_STATUSES = (TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING)
+OPEN_TICKET_STATUSES = (
+    TicketStatus.REMOTE,  # joined from the phone, not here yet: still holds a place
+    TicketStatus.WAITING,
+    TicketStatus.CALLED,
+    TicketStatus.SERVING,
+)
 
 
 def customer_for_registration(*, phone: str, branch: Branch) -> tuple[str, Ticket | None] | None:
@@ -104,3 +110,28 @@ def waiting_for_counter(*, counter: Counter) -> list[dict]:
             }
         )
     return result
+
+
+CARD_HISTORY_LENGTH = 3
+
+
+def customer_card(*, customer: Customer, branch: Branch) -> dict:
+    """What the lobby's card shows of a known customer as the number is typed: their last
+    interactions at this branch (another branch's are theirs) and today's appointments here.
+    Care reminders and complaints join it with issue 7; until then the card shows none."""
+    start, end = local_day_bounds(branch, branch_today(branch))
+    history: list[Interaction] = list(
+        customer_history(customer=customer, branch=branch, limit=CARD_HISTORY_LENGTH)
+    )
+    appointments = list(
+        Appointment.objects.filter(
+            customer=customer,
+            branch=branch,
+            starts_at__gte=start,
+            starts_at__lt=end,
+            status__in=[Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN],
+        )
+        .select_related("service")
+        .order_by("starts_at", "pk")
+    )
+    return {"card_history": history, "card_appointments": appointments}

@@ -1,5 +1,7 @@
 """REST API of reception (thin: serializers validate shape; services decide)."""
 
+from collections.abc import Mapping
+
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
@@ -15,10 +17,10 @@ from queueing.models import Ticket
 from queueing.serializers import TicketOutputSerializer
 from queueing.services import COUNTER_ROLES
 
-from . import selectors, services
-from .models import Visit
-from .serializers import VisitDetailOutputSerializer, VisitOutputSerializer
-from .triage import APPOINTMENT_WINDOW_MESSAGE, SpecialNeeds, appointment_in_window
+from .. import selectors, services
+from ..models import Visit
+from ..serializers import VisitDetailOutputSerializer, VisitOutputSerializer
+from ..triage import APPOINTMENT_WINDOW_MESSAGE, SpecialNeeds, appointment_in_window
 
 TAG = "reception"
 
@@ -29,8 +31,41 @@ class VisitListApi(BranchApi):
     pagination_class = BoundedLimitOffsetPagination
 
     class InputSerializer(serializers.Serializer):
-        phone = serializers.CharField(max_length=30)
-        service = serializers.CharField(max_length=30, help_text="Service code, e.g. cash.")
+        route = serializers.ChoiceField(
+            choices=Visit.Route.choices,
+            required=False,
+            help_text="What happened: queue (a ticket, the default), self_service (the "
+            "machines; as divert=true), or an outcome without a ticket: digital "
+            "(redirect_to mobile or online), other_branch (redirect_to: its name), answered, "
+            "booked, left (phone and service may be omitted).",
+        )
+        phone = serializers.CharField(
+            max_length=30,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Required for a ticket or the machines.",
+        )
+        service = serializers.CharField(
+            max_length=30,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Service code, e.g. cash. Required for a ticket or the machines.",
+        )
+        redirect_to = serializers.CharField(
+            max_length=100, required=False, allow_blank=True, default=""
+        )
+        greeting_elapsed_seconds = serializers.IntegerField(
+            min_value=0,
+            max_value=24 * 3600,
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="Seconds since the customer was first greeted (a duration measured by "
+            "the client, not a time): arrival and greeting are recorded that long ago "
+            "(at most 30 minutes), triage now.",
+        )
         name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
         amount = serializers.DecimalField(
             max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
@@ -67,6 +102,41 @@ class VisitListApi(BranchApi):
                 raise serializers.ValidationError(APPOINTMENT_WINDOW_MESSAGE)
             return value
 
+        @staticmethod
+        def _route(data) -> str:
+            route = data.get("route")
+            if route:
+                return route
+            divert = data.get("divert")
+            return (
+                Visit.Route.SELF_SERVICE if divert in (True, "true", "1", 1) else Visit.Route.QUEUE
+            )
+
+        def _missing(self, data) -> dict:
+            """A ticket or the machines need the number and the need; other outcomes do not."""
+            if self._route(data) not in (Visit.Route.QUEUE, Visit.Route.SELF_SERVICE):
+                return {}
+            return {
+                name: [_("This field is required.")]
+                for name in ("phone", "service")
+                if not str(data.get(name) or "").strip()
+            }
+
+        def to_internal_value(self, data):
+            # Reported with the other fields' errors, as when phone and service were required.
+            raw = data if isinstance(data, Mapping) else None
+            try:
+                attrs = super().to_internal_value(data)
+            except ValidationError as exc:
+                if raw is None or not isinstance(exc.detail, dict):
+                    raise
+                raise ValidationError({**self._missing(raw), **exc.detail}) from exc
+            missing = self._missing(raw)
+            if missing:
+                raise ValidationError(missing)
+            attrs["route"] = self._route(attrs)
+            return attrs
+
     def get_permissions(self):
         if self.request.method == "POST":
             self.allowed_roles = (Role.LOBBY_MANAGER,)
@@ -86,9 +156,26 @@ class VisitListApi(BranchApi):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        service = queue_selectors.service_by_code(branch=request.branch, code=fields["service"])
-        if service is None:
-            raise ValidationError({"service": [_("No such service at this branch.")]})
+        service = None
+        if fields["service"]:
+            service = queue_selectors.service_by_code(branch=request.branch, code=fields["service"])
+            if service is None:
+                raise ValidationError({"service": [_("No such service at this branch.")]})
+        if fields["route"] in services.OUTCOME_ROUTES:
+            visit = services.visit_record_outcome(
+                branch=request.branch,
+                registered_by=request.user,
+                route=fields["route"],
+                phone=fields["phone"],
+                name=fields["name"],
+                service=service,
+                amount=fields.get("amount"),
+                redirect_to=fields["redirect_to"],
+                note=fields["note"],
+                sms_consent=fields["sms_consent"],
+                greeting_elapsed_s=fields["greeting_elapsed_seconds"],
+            )
+            return Response(VisitOutputSerializer(visit).data, status=status.HTTP_201_CREATED)
         try:
             visit = services.visit_register(
                 branch=request.branch,
@@ -104,11 +191,12 @@ class VisitListApi(BranchApi):
                     vip=fields["vip"],
                     appointment_at=fields.get("appointment_at"),
                 ),
-                divert=fields["divert"],
+                divert=fields["route"] == Visit.Route.SELF_SERVICE,
                 sms_consent=fields["sms_consent"],
                 note=fields["note"],
                 update_name=fields["update_name"],
                 allow_second_ticket=fields["allow_second_ticket"],
+                greeting_elapsed_s=fields["greeting_elapsed_seconds"],
             )
         except services.AlreadyWaiting as exc:
             # The usual body of a refusal, plus the open ticket: the client can print it again.

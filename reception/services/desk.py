@@ -1,5 +1,6 @@
 """Reception use cases: register a walk-in, and record what the teller did."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -17,12 +18,14 @@ from crm.services import customer_find_or_create, interaction_record
 from queueing.models import Counter, Service, Ticket
 from queueing.services import ticket_finish_in_transaction, ticket_issue, ticket_transfer
 
-from .models import Visit, VisitHandover
-from .selectors import customer_for_registration
-from .triage import (
+from ..models import Visit, VisitHandover
+from ..selectors import customer_for_registration
+from ..triage import (
     APPOINTMENT_WINDOW_MESSAGE,
     SpecialNeeds,
+    amount_band,
     appointment_in_window,
+    greeting_started,
     may_divert,
     priority_for,
 )
@@ -71,6 +74,17 @@ class NameDiffers(ReceptionError):
         self.typed = typed
 
 
+def _greeting_times(now: datetime, elapsed_s: float | None) -> dict:
+    """A lobby arrival: first seen and greeted at the manager's first tap, triaged now."""
+    greeted = greeting_started(now, elapsed_s)
+    return {
+        "channel": Visit.Channel.LOBBY,
+        "arrived_at": greeted,
+        "greeted_at": greeted,
+        "triaged_at": now,
+    }
+
+
 @transaction.atomic
 def visit_register(
     *,
@@ -86,8 +100,13 @@ def visit_register(
     note: str = "",
     update_name: bool | None = None,
     allow_second_ticket: bool = False,
+    greeting_elapsed_s: float | None = None,
 ) -> Visit:
     """Greet a customer: find or create them, then issue a ticket or send them to the machines.
+
+    `greeting_elapsed_s`: seconds since the manager's first tap for this customer, measured by
+    the tablet (a duration, not its clock's time): arrival and greeting are recorded that long
+    ago (at most 30 minutes), triage now.
 
     Two things are asked, never assumed. A known number typed with another name raises
     NameDiffers unless `update_name` says what to do (True: rename, False: keep the stored
@@ -149,6 +168,8 @@ def visit_register(
         registered_by=registered_by,
         registered_at=now,
         route=Visit.Route.SELF_SERVICE if divert else Visit.Route.QUEUE,
+        amount_band=amount_band(amount) if divert else "",
+        **_greeting_times(now, greeting_elapsed_s),
     )
     if divert:
         visit.save()
@@ -177,6 +198,91 @@ def visit_register(
         branch=branch, service=service, priority=priority, issued_by=registered_by
     )
     visit.save()
+    return visit
+
+
+# The ways a visit at the door ends without a ticket (a ticket or the machines: visit_register).
+OUTCOME_ROUTES = (
+    Visit.Route.DIGITAL,
+    Visit.Route.OTHER_BRANCH,
+    Visit.Route.ANSWERED,
+    Visit.Route.APPOINTMENT_BOOKED,
+    Visit.Route.LEFT,
+)
+# Where a redirect to digital banking sends the customer (Visit.redirect_to holds the code).
+DIGITAL_CHANNELS = {"mobile": _("Mobile banking"), "online": _("Online banking")}
+
+
+@transaction.atomic
+def visit_record_outcome(
+    *,
+    branch: Branch,
+    registered_by: AbstractBaseUser,
+    route: str,
+    phone: str = "",
+    name: str = "",
+    service: Service | None = None,
+    amount: Decimal | None = None,
+    redirect_to: str = "",
+    note: str = "",
+    sms_consent: bool | None = None,
+    greeting_elapsed_s: float | None = None,
+) -> Visit:
+    """Record an arrival that ends without a ticket: redirected to mobile or online banking
+    (`redirect_to` "mobile" or "online") or to another branch (`redirect_to` its name),
+    answered on the spot, an appointment booked, or the customer left before triage.
+
+    No number is needed (someone who left gave none); with one, the customer is found or
+    created and the branch knows them, and a redirect or an answer goes into their CRM history
+    (an appointment's booking records its own). Arrival, greeting and triage times as for
+    visit_register."""
+    if route not in OUTCOME_ROUTES:
+        raise ReceptionError(_("Choose what happened with the customer."), code="route")
+    if service is not None and service.branch_id != branch.pk:
+        raise ReceptionError(_("That service belongs to another branch."), code="service")
+    redirect_to = redirect_to.strip()
+    if route == Visit.Route.DIGITAL and redirect_to not in DIGITAL_CHANNELS:
+        raise ReceptionError(_("Choose mobile or online banking."), code="redirect_to")
+    if route == Visit.Route.OTHER_BRANCH and not redirect_to:
+        raise ReceptionError(_("Enter the branch the customer was sent to."), code="redirect_to")
+    if route not in (Visit.Route.DIGITAL, Visit.Route.OTHER_BRANCH):
+        redirect_to = ""
+    now = timezone.now()
+    customer = None
+    if phone.strip():
+        customer, _created = customer_find_or_create(
+            phone=phone, name=name.strip(), sms_consent=sms_consent, branch=branch
+        )
+    visit = Visit.objects.create(
+        branch=branch,
+        customer=customer,
+        service=service,
+        amount=amount,
+        note=note,
+        route=route,
+        redirect_to=redirect_to[:100],
+        registered_by=registered_by,
+        registered_at=now,
+        **_greeting_times(now, greeting_elapsed_s),
+    )
+    if customer is not None and route in (
+        Visit.Route.DIGITAL,
+        Visit.Route.OTHER_BRANCH,
+        Visit.Route.ANSWERED,
+    ):
+        summary = str(DIGITAL_CHANNELS.get(redirect_to, redirect_to))
+        interaction_record(
+            customer=customer,
+            branch=branch,
+            kind=Interaction.Kind.LOBBY,
+            occurred_at=now,
+            service_code=service.code if service else "",
+            service_names=_service_names(service) if service else ("", "", ""),
+            summary=(f"{summary} {note}" if summary else note).strip(),
+            outcome=route,
+            staff=registered_by,
+            source=f"visit:{visit.pk}",
+        )
     return visit
 
 

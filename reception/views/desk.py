@@ -8,7 +8,7 @@ action (a DomainError or an invalid form) re-renders with the message and what w
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,10 +23,10 @@ from queueing import services as queue
 from queueing.models import Counter
 from queueing.states import TicketStatus
 
-from . import selectors, services
-from .forms import FinishForm, RegisterForm, TakeOverForm, TransferForm
-from .models import Visit
-from .triage import SpecialNeeds
+from .. import selectors, services
+from ..forms import ACTION_DIVERT, FinishForm, RegisterForm, TakeOverForm, TransferForm
+from ..models import Visit
+from ..triage import SpecialNeeds
 
 HISTORY_LENGTH = 5
 
@@ -46,6 +46,8 @@ def _lookup_context(raw_phone: str, branch: Branch) -> dict:
         "customer": customer,
         "visit_count": selectors.visit_count_for_customer(customer=customer) if customer else 0,
         "card_ticket": known[1] if known else None,
+        # The last visits here, today's appointments (the card's second line).
+        **(selectors.customer_card(customer=customer, branch=branch) if customer else {}),
     }
 
 
@@ -72,11 +74,32 @@ def _visits_context(request: HttpRequest, confirm: str | None = None) -> dict:
 
 def _lobby_context(request: HttpRequest, form: RegisterForm, *, asked: dict | None = None) -> dict:
     context = {"form": form, **_visits_context(request, request.GET.get("confirm"))}
+    # Customers who joined from their phone: the manager checks them in at the door.
+    context["remote_rows"] = selectors.remote_ticket_rows(branch=request.branch)
+    context["remote_queue_enabled"] = request.branch.remote_queue_enabled
     if form.is_bound:  # shown again after an error: keep the card of the number entered
         context.update(_lookup_context(form.data.get("phone", ""), request.branch))
     # A question the service asked (a second ticket, the name on file), with its answer fields.
     context.update(asked or {})
     return context
+
+
+def _record_outcome(request: HttpRequest, form: RegisterForm) -> Visit:
+    """An arrival that ends without a ticket (a redirect, an answer, left before triage)."""
+    data = form.cleaned_data
+    return services.visit_record_outcome(
+        branch=request.branch,
+        registered_by=request.user,
+        route=form.outcome_route,
+        phone=data["phone"],
+        name=data["name"],
+        service=data["service"],
+        amount=data["amount"],
+        redirect_to=form.redirect_to,
+        note=data["note"],
+        sms_consent=data["sms_consent"] or None,
+        greeting_elapsed_s=data["greeting_elapsed"],
+    )
 
 
 @staff_required(Role.LOBBY_MANAGER)
@@ -86,6 +109,13 @@ def lobby(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
+            if form.outcome_route is not None:
+                visit = _record_outcome(request, form)
+                messages.success(
+                    request,
+                    _("Recorded: %(route)s.") % {"route": visit.get_route_display()},
+                )
+                return redirect("reception:lobby")
             visit = services.visit_register(
                 branch=request.branch,
                 registered_by=request.user,
@@ -100,12 +130,13 @@ def lobby(request: HttpRequest) -> HttpResponse:
                     vip=data["vip"],
                     appointment_at=data["appointment_at"] if data["appointment"] else None,
                 ),
-                divert=request.POST.get("action") == "divert",
+                divert=data["action"] == ACTION_DIVERT,
                 # An unticked box means "not asked", not "refused": keep an earlier consent.
                 sms_consent=data["sms_consent"] or None,
                 note=data["note"],
                 update_name=data["update_name"],
                 allow_second_ticket=data["second_ticket"],
+                greeting_elapsed_s=data["greeting_elapsed"],
             )
         except services.AlreadyWaiting as exc:
             form.add_error(None, exc.message)
@@ -258,6 +289,8 @@ def _counter_context(
         or TransferForm(branch=request.branch, exclude_counter=counter),
         "waiting": selectors.waiting_for_counter(counter=counter),
         "recalls_left": current is not None and current.recall_count < counter.branch.max_recalls,
+        # Pre-filled form (reception/selectors/forms.py): the visit's answers, sensitive masked.
+        "form_answers": selectors.form_answers(visit=visit, language=translation.get_language()),
     }
 
 
