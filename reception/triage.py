@@ -1,5 +1,8 @@
-"""Who goes in which priority class, and who may use the self-service machines (pure)."""
+"""Who goes in which priority class, who may use the self-service machines, and how quickly
+arrivals were greeted (pure)."""
 
+import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -92,6 +95,44 @@ def greeted_within(
     if arrived_at is None or greeted_at is None:
         return None
     return greeted_at - arrived_at <= timedelta(minutes=target_minutes)
+
+
+@dataclass(frozen=True, slots=True)
+class GreetingSummary:
+    """The day's arrivals at the door: how many, the share greeted within the target, and
+    the median time from arrival to triage (the decision: ticket, machines, redirect …)."""
+
+    arrivals: int
+    greeted_within: int
+    median_triage_seconds: float | None
+
+    @property
+    def share_within(self) -> float | None:
+        return self.greeted_within / self.arrivals if self.arrivals else None
+
+
+def summarise_greeting(
+    visits: Iterable[tuple[datetime | None, datetime | None, datetime | None]],
+    target_minutes: int,
+) -> GreetingSummary:
+    """(arrived_at, greeted_at, triaged_at) per visit; a visit without an arrival (a remote
+    ticket not here yet) is not an arrival. A visit greeted but with no greeting time counts
+    as not within the target: unrecorded is not on time."""
+    arrivals = within = 0
+    triage: list[float] = []
+    for arrived_at, greeted_at, triaged_at in visits:
+        if arrived_at is None:
+            continue
+        arrivals += 1
+        if greeted_within(arrived_at, greeted_at, target_minutes):
+            within += 1
+        if triaged_at is not None and triaged_at >= arrived_at:
+            triage.append((triaged_at - arrived_at).total_seconds())
+    return GreetingSummary(
+        arrivals=arrivals,
+        greeted_within=within,
+        median_triage_seconds=statistics.median(triage) if triage else None,
+    )
 
 
 # --- Amount bands of self-service diversions: the one place they are defined ---------------------

@@ -158,3 +158,37 @@ def test_greeted_within_the_target_counts_the_boundary_as_in_time():
     assert greeted_within(NOW, NOW + timedelta(minutes=5), 5) is True
     assert greeted_within(NOW, NOW + timedelta(minutes=5, seconds=1), 5) is False
     assert greeted_within(None, NOW, 5) is None
+
+
+# --- The day's greeting figures (triage.summarise_greeting) ------------------------------------
+
+
+def test_greeting_summary_counts_arrivals_share_within_target_and_median_triage():
+    from reception.triage import summarise_greeting
+
+    t0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    minute = timedelta(minutes=1)
+    summary = summarise_greeting(
+        [
+            (t0, t0, t0 + 2 * minute),  # greeted at once, 2 min to triage
+            (t0, t0 + 5 * minute, t0 + 6 * minute),  # exactly at the 5-minute target: within
+            (t0, t0 + 5 * minute + timedelta(seconds=1), t0 + 10 * minute),  # a second late
+            (t0, None, None),  # arrived, never greeted: not within
+            (None, None, t0),  # a remote ticket not here yet: no arrival
+        ],
+        target_minutes=5,
+    )
+    assert (summary.arrivals, summary.greeted_within) == (4, 2)
+    assert summary.share_within == 0.5
+    assert summary.median_triage_seconds == 360.0  # of 120, 360 and 600 s
+
+
+def test_greeting_summary_of_an_empty_day_has_no_share():
+    from reception.triage import summarise_greeting
+
+    summary = summarise_greeting([], target_minutes=5)
+    assert (summary.arrivals, summary.share_within, summary.median_triage_seconds) == (
+        0,
+        None,
+        None,
+    )

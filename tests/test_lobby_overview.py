@@ -14,7 +14,7 @@ from queueing.models import Ticket
 from queueing.states import TicketStatus
 from reception import selectors
 from reception import services as reception
-from reception.models import LobbyAlert
+from reception.models import LobbyAlert, Visit
 from reception.tasks import refresh_lobby_alerts
 
 from .factories import AppointmentFactory, CounterFactory, MembershipFactory, UserFactory
@@ -26,6 +26,19 @@ def waiting_since(branch, service, minutes: float, n: int = 1) -> list[Ticket]:
         arrived_at=timezone.now() - timedelta(minutes=minutes)
     )
     return tickets
+
+
+def arrivals_on(branch, *, days_ago: int = 0, greeted_after_min: float = 1, triage_min: float = 2):
+    """A walk-in recorded by the lobby that many days ago (no ticket: answered on the spot)."""
+    arrived = timezone.now() - timedelta(days=days_ago, minutes=10)
+    return Visit.objects.create(
+        branch=branch,
+        route=Visit.Route.ANSWERED,
+        registered_at=arrived + timedelta(minutes=triage_min),
+        arrived_at=arrived,
+        greeted_at=arrived + timedelta(minutes=greeted_after_min),
+        triaged_at=arrived + timedelta(minutes=triage_min),
+    )
 
 
 def row_for(overview, service) -> dict:
@@ -154,6 +167,19 @@ def test_the_page_shows_the_alert_with_its_suggestion_and_records_it(
     assert "<script>" not in html and 'style="' not in html
 
 
+def test_it_shows_today_s_share_greeted_within_target(client, lobby_manager, branch):
+    branch.greeting_target_minutes = 5
+    branch.save()
+    arrivals_on(branch, greeted_after_min=1, triage_min=2)
+    arrivals_on(branch, greeted_after_min=7, triage_min=8)  # greeted late
+    arrivals_on(branch, days_ago=1, greeted_after_min=9)  # yesterday: not today's figure
+    client.force_login(lobby_manager)
+    client.cookies["django_language"] = "en"
+    html = client.get(reverse("reception:overview")).content.decode()
+    assert "Today: 2 arrivals, 1 greeted within 5 min (50%)." in html
+    assert "Median time to triage: 300 s." in html  # of 120 and 480 s
+
+
 def test_acknowledging_records_who_and_when_once(client, lobby_manager, branch, cash, counter):
     waiting_since(branch, cash, 11)
     (alert,) = reception.lobby_alerts_refresh(branch=branch)
@@ -202,8 +228,8 @@ def test_the_fragment_s_queries_do_not_grow_with_history(
     waiting_since(branch, cash, 11)
     client.get(url)  # the alert is raised: the steady state follows
     # Services, waiting and remote counts, counters + skills + their services, appointments
-    # due, the open alerts (in a savepoint): 10, whatever the history.
-    budget = 10
+    # due, the open alerts (in a savepoint), today's greeting figures: 11, whatever the history.
+    budget = 11
     with django_assert_max_num_queries(budget):
         assert client.get(url).status_code == 200
     # A long history: finished tickets, cleared alerts, past appointments, more queue.
@@ -225,6 +251,7 @@ def test_the_fragment_s_queries_do_not_grow_with_history(
         )
     for n in range(10):
         AppointmentFactory(service=loans, starts_at=timezone.now() - timedelta(days=n + 1))
+        arrivals_on(branch, days_ago=n + 1)
     waiting_since(branch, cash, 11, n=5)  # raises "queue outgrows" too
     client.get(url)
     with django_assert_max_num_queries(budget):

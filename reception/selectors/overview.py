@@ -8,16 +8,25 @@ open alerts (issue 9's reports read the closed ones)."""
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Min
+from django.utils import timezone
 
 from accounts.models import Branch
+from accounts.timeutil import local_day_bounds
 from queueing import selectors as queue_selectors
 from queueing.models import Ticket
 from queueing.states import TicketStatus
 
 from ..alerts import ServiceLoad
-from ..models import Appointment, LobbyAlert
+from ..models import Appointment, LobbyAlert, Visit
+from ..triage import GreetingSummary, summarise_greeting
 
-__all__ = ["APPOINTMENTS_AHEAD", "lobby_alerts_for_branch", "lobby_overview", "open_lobby_alerts"]
+__all__ = [
+    "APPOINTMENTS_AHEAD",
+    "greeting_today",
+    "lobby_alerts_for_branch",
+    "lobby_overview",
+    "open_lobby_alerts",
+]
 
 APPOINTMENTS_AHEAD = timedelta(hours=1)
 
@@ -103,3 +112,13 @@ def open_lobby_alerts(*, branch: Branch) -> list[LobbyAlert]:
 def lobby_alerts_for_branch(*, branch: Branch):
     """All of the branch's alerts, open and cleared, newest first (the API's list)."""
     return LobbyAlert.objects.filter(branch=branch).select_related("service", "acknowledged_by")
+
+
+def greeting_today(*, branch: Branch, now: datetime) -> GreetingSummary:
+    """Today's arrivals (branch's local day) against the greeting target: one query on the
+    (branch, arrived_at) index, the day's rows only."""
+    start, end = local_day_bounds(branch, timezone.localtime(now, branch.tz).date())
+    rows = Visit.objects.filter(
+        branch=branch, arrived_at__gte=start, arrived_at__lt=end
+    ).values_list("arrived_at", "greeted_at", "triaged_at")
+    return summarise_greeting(rows, branch.greeting_target_minutes)

@@ -33,6 +33,7 @@ def _overview_context(request: HttpRequest) -> dict:
         row["alerted"] = row["service"].pk in alerted
     return {
         **overview,
+        "greeting": selectors.greeting_today(branch=request.branch, now=now),
         "alerts": alerts,
         "now": now,
         "refresh_seconds": REFRESH_SECONDS,
