@@ -377,6 +377,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reception.tasks.mark_appointment_no_shows",
         "schedule": 300.0,
     },
+    "reception-purge-form-answers": {
+        "task": "reception.tasks.purge_form_answers",
+        "schedule": crontab(hour=3, minute=45),
+    },
     "reception-purge-phone-verifications": {
         "task": "reception.tasks.purge_phone_verifications",
         "schedule": 3600.0,
@@ -436,6 +440,9 @@ OUTBOX_NUDGE = env.str("OUTBOX_NUDGE", default="task")
 
 # --- Personal data: customers not seen for this long are anonymised by a nightly task.
 CRM_RETENTION_DAYS = env.int("CRM_RETENTION_DAYS", default=5 * 365)
+# Pre-filled form answers (ID numbers among them) are erased this long after they were given:
+# they spare the teller's keying, and the bank's own systems keep what was done.
+PREFILL_RETENTION_DAYS = env.int("PREFILL_RETENTION_DAYS", default=90)
 
 # --- Surveys
 SURVEY_LINK_MAX_AGE_DAYS = env.int("SURVEY_LINK_MAX_AGE_DAYS", default=7)

@@ -31,3 +31,11 @@ def purge_phone_verifications() -> int:
     from .verification import verifications_purge
 
     return verifications_purge()
+
+
+@shared_task
+def purge_form_answers() -> int:
+    """Beat, nightly: pre-filled form answers past PREFILL_RETENTION_DAYS are erased."""
+    from django.conf import settings
+
+    return services.form_answers_purge(retention_days=settings.PREFILL_RETENTION_DAYS)

@@ -525,3 +525,27 @@ def test_the_printed_ticket_mentions_the_form(client, visit, lobby_manager):
     client.force_login(lobby_manager)
     html = client.get(reverse("queueing:ticket_print", args=[visit.ticket_id])).content.decode()
     assert "Fill in your form before your turn" in html
+
+
+# --- Retention ---------------------------------------------------------------------------------
+
+
+def test_answers_past_the_retention_are_erased_and_newer_ones_kept(visit, branch, loans, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reception.tasks import purge_form_answers
+
+    reception.form_submit(visit=visit, raw=GOOD, filled_by="customer")
+    old_visit = reception.visit_register(
+        branch=branch, registered_by=visit.registered_by, phone="13700137000", service=loans
+    )
+    reception.form_submit(visit=old_visit, raw=GOOD, filled_by="customer")
+    FormSubmission.objects.filter(visit=old_visit).update(
+        submitted_at=timezone.now() - timedelta(days=91)
+    )
+    settings.PREFILL_RETENTION_DAYS = 90
+    assert purge_form_answers() == 1
+    assert list(FormSubmission.objects.values_list("visit_id", flat=True)) == [visit.pk]
+    assert purge_form_answers() == 0

@@ -4,6 +4,8 @@ The definitions and the checks of each answer are pure (reception.prefill); thes
 decide who may fill in what and when, and keep one submission per visit.
 """
 
+from datetime import timedelta
+
 from auditlog.models import LogEntry
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -23,6 +25,7 @@ __all__ = [
     "REVEAL_ACTION",
     "FormError",
     "FormInvalid",
+    "form_answers_purge",
     "form_publish",
     "form_reveal",
     "form_submit",
@@ -201,3 +204,28 @@ def form_reveal(*, visit: Visit | int, by: AbstractBaseUser, now=None) -> FormSu
         },
     )
     return submission
+
+
+# How many answers one purge run erases: bounded work per run (beat runs it daily).
+PURGE_BATCH = 5000
+
+
+def form_answers_purge(*, retention_days: int, now=None) -> int:
+    """Erase the answers of forms submitted more than `retention_days` ago. They exist to
+    spare the teller's keying; once the visit is long over, the bank's own systems hold what
+    was opened or paid, and a copy of ID numbers here would only be a liability. Each batch is
+    its own transaction; returns how many were erased."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=retention_days)
+    erased = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                FormSubmission.objects.filter(submitted_at__lt=cutoff)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:PURGE_BATCH]
+            )
+            if not ids:
+                return erased
+            FormSubmission.objects.filter(pk__in=ids).delete()
+        erased += len(ids)
