@@ -28,6 +28,32 @@ def new_display_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+class Region(models.Model):
+    """A group of branches under a regional head (issue 7): lists and reports across them."""
+
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name (Chinese)"), max_length=100)
+    name_zh_hant = models.CharField(_("name (Traditional Chinese)"), max_length=100, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def local_name(self) -> str:
+        return pick_name(
+            translation.get_language(),
+            zh_hans=self.name,
+            zh_hant=self.name_zh_hant,
+            en=self.name_en,
+        )
+
+
 class LateArrivalRule(models.TextChoices):
     """What a customer who checks in after their appointment window gets."""
 
@@ -71,6 +97,14 @@ class Branch(models.Model):
         # A negative threshold was once saved and shown to the lobby: refuse it everywhere.
         validators=[MinValueValidator(Decimal("0"))],
         help_text=_("Cash jobs up to this amount may be diverted to the self-service machines."),
+    )
+    region = models.ForeignKey(
+        Region,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="branches",
+        verbose_name=_("region"),
     )
     # The lobby display authenticates with this token in its URL, not with a staff login.
     display_token = models.CharField(
@@ -239,3 +273,24 @@ class OutboxDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} → {self.listener}: {self.get_status_display()}"
+
+
+class RegionMembership(models.Model):
+    """A regional head: reads the lists and reports of every branch of the region (no counter,
+    lobby or configuration rights there: those come with a branch membership)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="region_memberships"
+    )
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="memberships")
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("regional head")
+        verbose_name_plural = _("regional heads")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "region"], name="uniq_region_membership")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.region.code}"

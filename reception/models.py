@@ -34,6 +34,17 @@ class Visit(models.Model):
         COMPLETED = "completed", _("Completed")
         INCOMPLETE = "incomplete", _("Not completed (customer to return)")
         REFERRED = "referred", _("Referred elsewhere")
+        FOLLOW_UP = "follow_up", _("Follow-up needed")
+
+    class IncompleteReason(models.TextChoices):
+        """Why a service could not be completed (the outcome "incomplete")."""
+
+        DOCUMENTS_MISSING = "documents", _("Documents missing")
+        IDENTITY_NOT_VERIFIED = "identity", _("Identity could not be verified")
+        SYSTEM_DOWN = "system", _("System unavailable")
+        NEEDS_APPROVAL = "approval", _("Needs approval")
+        CUSTOMER_DECLINED = "declined", _("Customer changed their mind")
+        OTHER = "other", _("Other")
 
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="visits")
     # Empty only for someone who left before giving a number (route "left").
@@ -87,6 +98,19 @@ class Visit(models.Model):
     documents_signed = models.BooleanField(_("documents signed"), default=False)
     funds_handed_over = models.BooleanField(_("funds handed over"), default=False)
     error_note = models.CharField(_("error or problem"), max_length=300, blank=True)
+    incomplete_reason = models.CharField(
+        _("reason not completed"), max_length=12, choices=IncompleteReason.choices, blank=True
+    )
+    # The service's control points as the teller saw them (their version) and which were ticked.
+    control_version = models.ForeignKey(
+        "ControlPointVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="visits",
+        verbose_name=_("control points version"),
+    )
+    checked_points = models.JSONField(_("control points ticked"), default=list, blank=True)
     served_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -391,3 +415,119 @@ class LobbyAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_id} {self.kind} {self.raised_at:%Y-%m-%d %H:%M}"
+
+
+class ControlPoint(models.Model):
+    """A key control point of a service (information checked, documents signed, funds handed
+    over …): edited in the admin; each change publishes a new ControlPointVersion."""
+
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="control_points", verbose_name=_("service")
+    )
+    key = models.SlugField(_("key"), max_length=40)
+    label_zh = models.CharField(_("label (Chinese)"), max_length=120)
+    label_zh_hant = models.CharField(_("label (Traditional Chinese)"), max_length=120, blank=True)
+    label_en = models.CharField(_("label (English)"), max_length=120, blank=True)
+    required = models.BooleanField(_("required"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("control point")
+        verbose_name_plural = _("control points")
+        ordering = ["service", "sort_order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "key"], name="uniq_control_point_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class ControlPointVersion(models.Model):
+    """A frozen copy of a service's active control points: what a visit was checked against."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    number = models.PositiveIntegerField(_("version"))
+    points = models.JSONField(_("control points"))
+    created_at = models.DateTimeField(_("published at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("control points version")
+        verbose_name_plural = _("control points versions")
+        ordering = ["service", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "number"], name="uniq_control_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} v{self.number}"
+
+
+class ErrorCategory(models.Model):
+    """A kind of error (差错): wrong amount, wrong account, missing signature … (admin list)."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+")
+    code = models.SlugField(_("code"), max_length=30)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=60)
+    name_zh_hant = models.CharField(_("name (Traditional Chinese)"), max_length=60, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=60, blank=True)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        verbose_name = _("error category")
+        verbose_name_plural = _("error categories")
+        ordering = ["branch", "sort_order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "code"], name="uniq_error_category")
+        ]
+
+    def __str__(self) -> str:
+        return self.name_zh
+
+
+class ServiceError(models.Model):
+    """An error made or found while serving, counted per teller and service."""
+
+    class Severity(models.TextChoices):
+        MINOR = "minor", _("Minor")
+        MAJOR = "major", _("Major")
+        CRITICAL = "critical", _("Critical")
+
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
+    visit = models.ForeignKey(
+        Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="errors"
+    )
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    teller = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("teller"),
+    )
+    category = models.ForeignKey(
+        ErrorCategory, on_delete=models.PROTECT, related_name="errors", verbose_name=_("category")
+    )
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("service error")
+        verbose_name_plural = _("service errors")
+        ordering = ["-recorded_at"]
+        indexes = [
+            models.Index(fields=["branch", "-recorded_at"], name="serviceerror_branch_at"),
+            models.Index(fields=["teller", "-recorded_at"], name="serviceerror_teller_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category_id} {self.recorded_at:%Y-%m-%d}"
