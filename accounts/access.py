@@ -11,13 +11,13 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from rest_framework.permissions import BasePermission
 
-from .models import Branch
-from .selectors import branches_for_user, roles_at_branch
+from .models import Branch, RegionMembership, Role
+from .selectors import branches_for_user, roles_at_branch, staff_access
 
 SESSION_BRANCH_KEY = "active_branch_id"
 M = TypeVar("M", bound=Model)
@@ -88,4 +88,74 @@ class BranchRolePermission(BasePermission):
             )
         except PermissionDenied:
             return False
+        return True
+
+
+# --- Reading across branches: a regional head (issue 7) -------------------------------------
+
+
+def branches_readable_by(user, *, roles: tuple[str, ...] = ()) -> QuerySet[Branch]:
+    """Branches whose lists and reports `user` may read: those where they hold one of `roles`
+    (any role when empty; a branch administrator counts), and every branch of a region they
+    head (an active RegionMembership: read-only, whatever their branch roles).
+
+    The lists of customers, interactions, reminders and complaints filter `branch__in=` this."""
+    if user is None or not user.is_authenticated:
+        return Branch.objects.none()
+    access = staff_access(user=user)
+    wanted = set(roles)
+    own = [
+        branch_id
+        for branch_id, held in access.roles.items()
+        if not wanted or held & wanted or Role.ADMIN in held
+    ]
+    headed = RegionMembership.objects.filter(user=user, is_active=True).values("region_id")
+    return Branch.objects.filter(Q(pk__in=own) | Q(region_id__in=headed)).order_by("code")
+
+
+def reader_required(*roles: str) -> Callable:
+    """View decorator for read-only lists: logged in, and holding one of `roles` at a branch or
+    heading a region. Sets `request.readable_branches` (branches_readable_by), `request.branch`
+    (the active branch, or None for a regional head with no branch of their own) and
+    `request.roles` (at that branch). Times show in the active branch's zone, else the first
+    readable branch's."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            readable = list(branches_readable_by(request.user, roles=roles))
+            if not readable:
+                raise PermissionDenied("No branch readable.")
+            branch = active_branch(request)
+            held = roles_at_branch(user=request.user, branch=branch) if branch else set()
+            request.readable_branches = readable  # type: ignore[attr-defined]
+            request.branch = branch  # type: ignore[attr-defined]
+            request.roles = held  # type: ignore[attr-defined]
+            zone_branch = branch if branch in readable else readable[0]
+            with timezone.override(zone_branch.tz):
+                return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+class BranchReaderPermission(BasePermission):
+    """DRF twin of `reader_required`: the view's `allowed_roles` at a branch, or a regional
+    head; sets request.readable_branches and request.branch (None without a branch)."""
+
+    def has_permission(self, request, view) -> bool:  # type: ignore[override]
+        if not request.user or not request.user.is_authenticated:
+            return False
+        roles = tuple(getattr(view, "allowed_roles", ()))
+        readable = list(branches_readable_by(request.user, roles=roles))
+        if not readable:
+            return False
+        request.readable_branches = readable
+        request.branch = active_branch(request)
+        request.roles = (
+            roles_at_branch(user=request.user, branch=request.branch) if request.branch else set()
+        )
         return True

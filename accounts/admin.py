@@ -27,7 +27,15 @@ from .admin_scoping import (
     is_platform_operator,
     scoped_admin_for,
 )
-from .models import Branch, Membership, OutboxDelivery, OutboxEvent, Role
+from .models import (
+    Branch,
+    Membership,
+    OutboxDelivery,
+    OutboxEvent,
+    Region,
+    RegionMembership,
+    Role,
+)
 from .receivers import forget_users
 
 User = get_user_model()
@@ -73,7 +81,8 @@ class BranchAdmin(SavesMemberships, BranchScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         if is_platform_operator(request):
             return self.readonly_fields
-        return ["code", *self.readonly_fields]
+        # The region decides which regional heads read the branch: the platform operator's.
+        return ["code", "region", *self.readonly_fields]
 
 
 @admin.register(Membership)
@@ -247,3 +256,43 @@ class BranchClosedDayAdmin(BranchScopedAdmin):
     list_select_related = ["branch"]
     date_hierarchy = "date"
     ordering = ["-date"]
+
+
+# --- Regions and regional heads (issue 7) -------------------------------------------------------
+# A regional head reads every branch of the region (accounts.access.branches_readable_by): only
+# the platform operator draws regions and names their heads, or a branch administrator could
+# grant themselves other branches' data.
+
+
+class RegionMembershipInline(admin.TabularInline):
+    model = RegionMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+class RegionBranchInline(admin.TabularInline):
+    model = Branch
+    fields = ["code", "name"]
+    readonly_fields = ["code", "name"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = _("branches (set the region on the branch)")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Region)
+class RegionAdmin(PlatformOnlyAdmin):
+    list_display = ["code", "name", "name_en"]
+    search_fields = ["code", "name", "name_en"]
+    inlines = [RegionBranchInline, RegionMembershipInline]
+
+
+@admin.register(RegionMembership)
+class RegionMembershipAdmin(PlatformOnlyAdmin):
+    list_display = ["user", "region", "is_active"]
+    list_filter = ["region", "is_active"]
+    list_select_related = ["user", "region"]
+    autocomplete_fields = ["user"]

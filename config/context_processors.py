@@ -13,10 +13,17 @@ def screens(request) -> dict:
     if branch is None:
         return {"menu": []}
     path = request.path
-    menu = [
-        {"screen": screen, "current": path.startswith(screen.paths)}
-        for screen in screens_for(
-            roles=roles_at_branch(user=user, branch=branch), is_staff=user.is_staff
+    available = screens_for(roles=roles_at_branch(user=user, branch=branch), is_staff=user.is_staff)
+    # The most specific prefix wins: /crm/complaints/ is Complaints, not also Customers (/crm/).
+    matches = {
+        screen.key: max(
+            (len(prefix) for prefix in screen.paths if path.startswith(prefix)), default=0
         )
+        for screen in available
+    }
+    best = max(matches.values(), default=0)
+    menu = [
+        {"screen": screen, "current": best > 0 and matches[screen.key] == best}
+        for screen in available
     ]
     return {"menu": menu}

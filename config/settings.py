@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -316,6 +317,12 @@ SPECTACULAR_SETTINGS = {
     # Choice sets that share a field name get a name of their own.
     "ENUM_NAME_OVERRIDES": {
         "VisitChannelEnum": "reception.models.Visit.Channel",
+        "CareReminderStatusEnum": "crm.models.CareReminder.Status",  # care reminders (issue 7)
+        # complaints (issue 7)
+        "ComplaintStatusEnum": "crm.models.Complaint.Status",
+        "ComplaintChannelEnum": "crm.models.Complaint.Channel",
+        "ComplaintSeverityEnum": "crm.models.Severity",
+        "ServiceErrorSeverityEnum": "reception.models.ServiceError.Severity",  # vs complaints'
     },
 }
 
@@ -399,6 +406,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kpi.tasks.recompute_yesterday",
         "schedule": crontab(hour=2, minute=15),
     },
+    # Care reminders (issue 7): the branches' care rules (deposits, ID expiry, VIP birthdays).
+    "crm-care-rules": {
+        "task": "crm.tasks.apply_care_rules",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    # Complaints (issue 7): reminders before a deadline, escalation after a missed one.
+    "crm-complaint-deadlines": {
+        "task": "crm.tasks.check_complaint_deadlines",
+        "schedule": 900.0,
+    },
 }
 
 # --- SMS: the setting names the backend class (console, file, or a real gateway later).
@@ -420,8 +437,25 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "reception.FormField",
     {
         "model": "crm.Customer",
-        "include_fields": ["name", "phone", "sms_consent", "is_vip", "tier", "anonymised_at"],
-        "mask_fields": ["name", "phone"],
+        "include_fields": [
+            "name",
+            "phone",
+            "other_phone",
+            "id_number",
+            "id_expires_on",
+            "birth_date",
+            "preferred_language",
+            "sms_consent",
+            "sms_consent_at",
+            "sms_consent_source",
+            "sms_consent_wording",
+            "is_vip",
+            "tier",
+            "merged_into",
+            "merged_at",
+            "anonymised_at",
+        ],
+        "mask_fields": ["name", "phone", "other_phone", "id_number", "birth_date"],
     },
 )
 AUDITLOG_MASK_CALLABLE = "crm.personal_data.mask_phone"
@@ -440,9 +474,17 @@ OUTBOX_NUDGE = env.str("OUTBOX_NUDGE", default="task")
 
 # --- Personal data: customers not seen for this long are anonymised by a nightly task.
 CRM_RETENTION_DAYS = env.int("CRM_RETENTION_DAYS", default=5 * 365)
+
+# --- Complaints (issue 7, crm.services.complaints): deadlines in working days by severity,
+# (acknowledge, resolve), used where a branch has no ComplaintDeadline row for that severity.
+COMPLAINT_DEFAULT_DEADLINES = {"high": (1, 3), "medium": (1, 5), "low": (2, 10)}
+COMPLAINT_DEFAULT_REMIND_DAYS_BEFORE = 1
 # Pre-filled form answers (ID numbers among them) are erased this long after they were given:
 # they spare the teller's keying, and the bank's own systems keep what was done.
 PREFILL_RETENTION_DAYS = env.int("PREFILL_RETENTION_DAYS", default=90)
+
+# --- SMS consent: the version of the wording customers agree to (kept with each consent).
+SMS_CONSENT_WORDING_VERSION = env.str("SMS_CONSENT_WORDING_VERSION", default="2026-01")
 
 # --- Surveys
 SURVEY_LINK_MAX_AGE_DAYS = env.int("SURVEY_LINK_MAX_AGE_DAYS", default=7)

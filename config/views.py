@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from accounts import outbox
-from accounts.access import SESSION_BRANCH_KEY, active_branch
+from accounts.access import SESSION_BRANCH_KEY, active_branch, branches_readable_by
 from accounts.resilience import broker_breaker
 from accounts.selectors import branches_for_user, roles_at_branch
 from accounts.tasks import HEARTBEAT_KEY
@@ -26,6 +26,8 @@ from .screens import screens_for
 def home(request: HttpRequest) -> HttpResponse:
     branch = active_branch(request)
     if branch is None:
+        if branches_readable_by(request.user).exists():  # a regional head: the region's lists
+            return redirect("crm:customers")
         return render(request, "no_branch.html", status=403)
     screens = screens_for(
         roles=roles_at_branch(user=request.user, branch=branch), is_staff=request.user.is_staff

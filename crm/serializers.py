@@ -2,7 +2,8 @@
 
 from rest_framework import serializers
 
-from .models import Interaction, Tier
+from .models import ConsentSource, Interaction, Tier
+from .personal_data import mask_phone
 
 
 class CustomerOutputSerializer(serializers.Serializer):
@@ -16,6 +17,18 @@ class CustomerOutputSerializer(serializers.Serializer):
     preferred_language = serializers.CharField()
     last_visit_at = serializers.DateTimeField(allow_null=True)
     anonymised_at = serializers.DateTimeField(allow_null=True)
+    # The customer record (issue 7).
+    masked_other_phone = serializers.SerializerMethodField()
+    birth_date = serializers.DateField(allow_null=True)
+    id_expires_on = serializers.DateField(allow_null=True)
+    sms_consent_at = serializers.DateTimeField(allow_null=True)
+    sms_consent_source = serializers.ChoiceField(
+        choices=[("", ""), *ConsentSource.choices], help_text="Where consent was given."
+    )
+    sms_consent_wording = serializers.CharField(help_text="The consent wording's version.")
+
+    def get_masked_other_phone(self, customer) -> str:
+        return mask_phone(customer.other_phone)
 
 
 class InteractionOutputSerializer(serializers.Serializer):

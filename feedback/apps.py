@@ -8,3 +8,6 @@ class FeedbackConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401
+        from .timeline import register_timeline  # surveys on the customer's CRM timeline
+
+        register_timeline()

@@ -8,12 +8,13 @@ from django.db import transaction
 from django.db.models import F, Max, Q
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import DomainError
 from accounts.resilience import enqueue
-from crm.models import Interaction
+from crm.models import Complaint, Interaction
+from crm.services import complaint_mark_informed, complaint_record_inform_failed
 
 from . import policy
 from .links import invitation_id_from_token, survey_token
@@ -115,7 +116,7 @@ def invitation_send(*, invitation_id: int) -> bool:
     invitation = SurveyInvitation.objects.select_related("customer", "branch").get(pk=invitation_id)
     customer = invitation.customer
     with translation.override(customer.preferred_language):
-        body = _t(
+        body = gettext(
             "%(branch)s: thank you for visiting. How did we do? Rate us (1 minute): %(url)s"
         ) % {"branch": invitation.branch.name, "url": survey_url(invitation.pk)}
     message = SmsMessage(
@@ -202,3 +203,77 @@ def response_submit(
     invitation.status, invitation.answered_at = SurveyInvitation.Status.ANSWERED, now
     invitation.save(update_fields=["status", "answered_at"])
     return response
+
+
+# --- Customer records merged in crm (crm.customers_merged) --------------------------------------
+
+
+@transaction.atomic
+def invitations_repoint_customer(*, source_id: int, target_id: int) -> int:
+    """The merged duplicate's survey invitations (their answers hang off them) now belong to the
+    record it was merged into. Idempotent. Returns how many moved."""
+    return SurveyInvitation.objects.filter(customer_id=source_id).update(customer_id=target_id)
+
+
+# --- Complaints (issue 7): the customer told the result by SMS ----------------------------------
+
+COMPLAINT_SMS_RESULT_LENGTH = 200
+
+
+def complaint_inform_idempotency_key(complaint_id: int) -> str:
+    """One result SMS per complaint, however often the request is delivered or repeated."""
+    return f"branchflow-complaint-informed-{complaint_id}"
+
+
+def complaint_inform_text(complaint, note: str) -> str:
+    """The result, in the customer's language: the branch's note to them, else the resolution."""
+    customer = complaint.customer
+    result = (note or complaint.resolution).strip()
+    if len(result) > COMPLAINT_SMS_RESULT_LENGTH:
+        result = result[: COMPLAINT_SMS_RESULT_LENGTH - 1] + "…"
+    logged_on = timezone.localtime(complaint.logged_at, complaint.branch.tz).date()
+    with translation.override(customer.preferred_language):
+        return gettext(
+            "%(branch)s: about your complaint of %(date)s (%(subject)s): %(result)s "
+            "Thank you for telling us."
+        ) % {
+            "branch": complaint.branch.local_name,
+            "date": logged_on.isoformat(),
+            "subject": complaint.subject[:60],
+            "result": result,
+        }
+
+
+def complaint_inform_send(*, complaint_id: int, note: str = "") -> bool:
+    """Text the customer the result of their complaint (the outbox listener calls this, inside
+    its delivery's transaction), then tell crm it is done. True if this call informed them.
+
+    Nothing to do once the complaint is no longer "resolved" (already informed, a redelivery).
+    No number or no SMS consent: crm records that it could not be sent, and the page asks staff
+    to call the customer instead. The idempotency key makes a redelivery after a crash one SMS.
+    """
+    complaint = (
+        Complaint.objects.select_related("customer", "branch").filter(pk=complaint_id).first()
+    )
+    if complaint is None or complaint.status != Complaint.Status.RESOLVED:
+        return False
+    customer = complaint.customer
+    if customer is None or not customer.phone or customer.anonymised_at is not None:
+        complaint_record_inform_failed(complaint_id=complaint.pk, reason="no_number")
+        return False
+    if not customer.sms_consent:
+        complaint_record_inform_failed(complaint_id=complaint.pk, reason="no_consent")
+        return False
+    body = complaint_inform_text(complaint, note)
+    get_backend().send(
+        SmsMessage(
+            to=customer.phone,
+            body=body,
+            reference=f"complaint:{complaint.pk}",
+            idempotency_key=complaint_inform_idempotency_key(complaint.pk),
+        )
+    )
+    informed = complaint_mark_informed(
+        complaint_id=complaint.pk, how=Complaint.InformedBy.SMS, at=timezone.now(), note=body
+    )
+    return informed is not None

@@ -216,3 +216,95 @@ class LobbyAlertAdmin(BranchScopedAdmin):
     ]
     list_filter = ["branch", "kind", "suggestion"]
     list_select_related = ["branch", "service", "acknowledged_by"]
+
+
+# --- Counter handling (issue 7): control points, error categories, errors -------------------------
+# Saving or deleting a control point publishes the service's next ControlPointVersion after the
+# save (reception.services.control_points_publish; none when nothing changed): visits keep the
+# version they were checked against.
+
+from .models import ControlPoint, ControlPointVersion, ErrorCategory, ServiceError  # noqa: E402
+from .services.handling import control_points_publish  # noqa: E402
+
+
+@admin.register(ControlPoint)
+class ControlPointAdmin(BranchScopedAdmin):
+    branch_path = "service__branch"
+    list_display = ["service", "sort_order", "key", "label_zh", "label_en", "required", "is_active"]
+    list_display_links = ["key"]
+    list_editable = ["sort_order", "required", "is_active"]
+    list_filter = ["service", "required", "is_active"]
+    list_select_related = ["service"]
+    ordering = ["service", "sort_order", "pk"]
+    fields = [
+        "service",
+        "key",
+        "label_zh",
+        "label_zh_hant",
+        "label_en",
+        "required",
+        "sort_order",
+        "is_active",
+    ]
+
+    def _publish(self, request, service) -> None:
+        before = ControlPointVersion.objects.filter(service=service).order_by("-number").first()
+        version = control_points_publish(service, request.user)
+        if version is not None and (before is None or version.pk != before.pk):
+            admin_messages.info(
+                request,
+                _("%(service)s: control points published as version %(number)d.")
+                % {"service": service, "number": version.number},
+            )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._publish(request, obj.service)
+
+    def delete_model(self, request, obj):
+        service = obj.service
+        super().delete_model(request, obj)
+        self._publish(request, service)
+
+    def delete_queryset(self, request, queryset):
+        services = {point.service for point in queryset.select_related("service")}
+        super().delete_queryset(request, queryset)
+        for service in services:
+            self._publish(request, service)
+
+
+@admin.register(ControlPointVersion)
+class ControlPointVersionAdmin(BranchScopedAdmin):
+    """Published versions: a record, read only."""
+
+    branch_path = "service__branch"
+    branch_admin_may = READ_ONLY
+    list_display = ["service", "number", "created_at", "created_by"]
+    list_filter = ["service"]
+    list_select_related = ["service", "created_by"]
+    readonly_fields = ["service", "number", "points", "created_at", "created_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ErrorCategory)
+class ErrorCategoryAdmin(BranchScopedAdmin):
+    list_display = ["name_zh", "name_en", "code", "branch", "sort_order", "is_active"]
+    list_editable = ["sort_order", "is_active"]
+    list_filter = ["branch", "is_active"]
+    list_select_related = ["branch"]
+    fields = ["branch", "code", "name_zh", "name_zh_hant", "name_en", "sort_order", "is_active"]
+
+
+@admin.register(ServiceError)
+class ServiceErrorAdmin(BranchScopedAdmin):
+    # A record: errors are recorded at the counter, the Errors page and the API.
+    branch_admin_may = READ_ONLY
+    list_display = ["recorded_at", "branch", "ticket", "service", "teller", "category", "severity"]
+    list_filter = ["branch", "severity", "category"]
+    list_select_related = ["branch", "ticket", "service", "teller", "category"]
+    date_hierarchy = "recorded_at"

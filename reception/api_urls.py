@@ -45,6 +45,8 @@ urlpatterns = [
         api.VisitCompleteApi.as_view(),
         name="reception-visit-complete",
     ),
+    # Errors at the counters (reception/api/handling.py)
+    path("errors/", api.ServiceErrorListApi.as_view(), name="reception-error-list"),
     path("overview/", api.LobbyOverviewApi.as_view(), name="reception-overview"),
     path("alerts/", api.LobbyAlertListApi.as_view(), name="reception-alert-list"),
     path(

@@ -8,6 +8,8 @@ class ReceptionConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401
+        from .timeline import register_timeline  # visits on the customer's CRM timeline
         from .views.forms import register_ticket_links  # pre-filled form link on ticket pages
 
         register_ticket_links()
+        register_timeline()

@@ -1,14 +1,15 @@
 """Forms for the lobby and the counter: they check the shape of input; services decide."""
 
 from django import forms
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts.names import pick_name
 from crm.personal_data import is_valid_phone, normalise_phone
 from queueing.models import Counter
 from queueing.selectors import counters_for_branch, services_for_branch
 
-from .models import Visit
+from .models import ErrorCategory, ServiceError, Visit
 from .triage import APPOINTMENT_WINDOW_MESSAGE, appointment_in_window
 
 
@@ -182,23 +183,139 @@ class RegisterForm(forms.Form):
 
 
 class FinishForm(forms.Form):
-    identity_verified = forms.BooleanField(label=_("Identity verified"), required=False)
-    documents_signed = forms.BooleanField(label=_("Documents signed"), required=False)
-    funds_handed_over = forms.BooleanField(label=_("Funds handed over"), required=False)
+    """The finish: the service's control points (its current version, ticked by key), the
+    outcome and, by outcome, why not completed or when to follow up. The legacy booleans are
+    accepted too (the default points' keys)."""
+
+    checked_points = forms.MultipleChoiceField(
+        label=_("Key control points"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    identity_verified = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    documents_signed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    funds_handed_over = forms.BooleanField(required=False, widget=forms.HiddenInput)
     outcome = forms.ChoiceField(
         label=_("Outcome"), choices=Visit.Outcome.choices, initial=Visit.Outcome.COMPLETED
     )
+    incomplete_reason = forms.ChoiceField(
+        label=_("Reason not completed"),
+        choices=[("", "—"), *Visit.IncompleteReason.choices],
+        required=False,
+    )
+    follow_up_on = forms.DateField(
+        label=_("Follow up on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Default: the next day."),
+    )
     error_note = forms.CharField(
-        label=_("Error or problem"),
+        label=_("Note"),
         max_length=300,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
 
-    CHECKLIST = ("identity_verified", "documents_signed", "funds_handed_over")
+    LEGACY = ("identity_verified", "documents_signed", "funds_handed_over")
 
-    def checklist(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.CHECKLIST]
+    def __init__(self, *args, points: list[dict] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.is_bound and hasattr(self.data, "getlist"):
+            # A legacy box posted ticks its point, so a refused finish shows it ticked.
+            legacy = [name for name in self.LEGACY if self.data.get(name) in ("on", "true", "1")]
+            if legacy:
+                self.data = self.data.copy()
+                ticked = self.data.getlist("checked_points")
+                self.data.setlist(
+                    "checked_points", [*ticked, *(k for k in legacy if k not in ticked)]
+                )
+        # Rows from reception.selectors.control_points_rows: key, label, required.
+        self.points = points or []
+        self.fields["checked_points"].choices = [
+            (point["key"], point["label"]) for point in self.points
+        ]
+        self.required_keys = {point["key"] for point in self.points if point["required"]}
+
+    def clean(self):
+        cleaned = super().clean()
+        outcome = cleaned.get("outcome")
+        if outcome == Visit.Outcome.REFERRED:
+            self.add_error(
+                "outcome",
+                _(
+                    "To refer the customer to another counter or a specialist, use Transfer: "
+                    "the next counter gets your note and the points already checked."
+                ),
+            )
+        if outcome == Visit.Outcome.INCOMPLETE and not cleaned.get("incomplete_reason"):
+            self.add_error("incomplete_reason", _("Choose why the service could not be completed."))
+        return cleaned
+
+    def point_options(self) -> list[dict]:
+        """Each point's checkbox, and whether it is required (the counter's checklist)."""
+        return [
+            {"option": option, "required": option.data["value"] in self.required_keys}
+            for option in self["checked_points"]
+        ]
+
+    def finish_kwargs(self) -> dict:
+        """What visit_complete_service takes."""
+        data = self.cleaned_data
+        return {
+            "outcome": data["outcome"],
+            "checked_points": data["checked_points"],
+            "identity_verified": data["identity_verified"],
+            "documents_signed": data["documents_signed"],
+            "funds_handed_over": data["funds_handed_over"],
+            "incomplete_reason": data["incomplete_reason"],
+            "follow_up_on": data["follow_up_on"],
+            "error_note": data["error_note"],
+        }
+
+
+class ServiceErrorForm(forms.Form):
+    """An error (差错) on the customer at the counter, or the last one served (prefixed: the
+    transfer form on the same page has a note too)."""
+
+    prefix = "err"
+
+    ticket = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+    category = forms.ModelChoiceField(label=_("Error category"), queryset=None)
+    severity = forms.ChoiceField(
+        label=_("Severity"),
+        choices=ServiceError.Severity.choices,
+        widget=forms.RadioSelect,
+        initial=ServiceError.Severity.MINOR,
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, branch, tickets=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if tickets is not None:  # the Errors page: choose among the day's finished tickets
+            self.fields["ticket"] = forms.ModelChoiceField(label=_("Ticket"), queryset=tickets)
+            self.fields["ticket"].label_from_instance = lambda ticket: (
+                f"{ticket.code} · {ticket.service.display_name} · "
+                f"{(ticket.teller.get_full_name() or ticket.teller.username) if ticket.teller else '—'}"
+            )
+        self.fields["category"].queryset = ErrorCategory.objects.filter(
+            branch=branch, is_active=True
+        ).order_by("sort_order", "code")
+        self.fields["category"].label_from_instance = category_name
+
+
+def category_name(category: ErrorCategory) -> str:
+    """An error category's name in the reader's language."""
+    return pick_name(
+        translation.get_language() or "",
+        zh_hans=category.name_zh,
+        zh_hant=category.name_zh_hant,
+        en=category.name_en,
+    )
 
 
 class TransferForm(forms.Form):

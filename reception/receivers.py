@@ -8,6 +8,7 @@ from django.dispatch import receiver
 
 from accounts.models import OutboxEvent
 from accounts.outbox import listener
+from crm.events import CUSTOMERS_MERGED
 from queueing import events
 from queueing import services as queue_services
 
@@ -38,4 +39,14 @@ def send_appointment_notice(event: OutboxEvent) -> None:
         appointment_id=event.payload["appointment_id"],
         kind=event.payload["kind"],
         n=event.payload.get("n", 0),
+    )
+
+
+# --- Customer records merged (crm) --------------------------------------------------------------
+
+
+@listener(CUSTOMERS_MERGED, name="reception.repoint_merged_customer")
+def repoint_merged_customer(event: OutboxEvent) -> None:
+    services.customer_rows_repoint(
+        source_id=event.payload["source_id"], target_id=event.payload["target_id"]
     )

@@ -42,6 +42,11 @@ class VisitDetailOutputSerializer(VisitOutputSerializer):
     documents_signed = serializers.BooleanField()
     funds_handed_over = serializers.BooleanField()
     error_note = serializers.CharField()
+    # Issue 7: the control points ticked, the version they were checked against (its id), and
+    # why a service could not be completed.
+    checked_points = serializers.ListField(child=serializers.CharField())
+    control_version = serializers.IntegerField(source="control_version_id", allow_null=True)
+    incomplete_reason = serializers.CharField()
     # Greeting and triage (issue 6): how the arrival was recorded, and when.
     channel = serializers.ChoiceField(choices=Visit.Channel.choices)
     amount_band = serializers.CharField(help_text="A self-service diversion's amount band.")

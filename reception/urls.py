@@ -36,6 +36,7 @@ urlpatterns = [
     path("counters/<int:pk>/", views.counter, name="counter"),
     path("counters/<int:pk>/action/", views.counter_action, name="counter_action"),
     path("counters/<int:pk>/waiting/", views.counter_waiting, name="counter_waiting"),
+    path("errors/", views.errors_page, name="errors"),
     path("overview/", views.overview_page, name="overview"),
     path("overview/live/", views.overview_live, name="overview_live"),
     path(

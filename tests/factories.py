@@ -136,3 +136,83 @@ class FormFieldFactory(factory.django.DjangoModelFactory):
     label_zh = factory.Sequence(lambda n: f"字段{n}")
     label_en = factory.Sequence(lambda n: f"Field {n}")
     sort_order = factory.Sequence(lambda n: n)
+
+
+# --- H7: care reminders (关怀提醒) -------------------------------------------------------------
+
+
+class CareReminderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.CareReminder"
+
+    branch = factory.SubFactory(BranchFactory)
+    customer = factory.SubFactory(CustomerFactory)
+    kind = "manual"
+    title = factory.Sequence(lambda n: f"Call back about the card {n}")
+    due_on = factory.LazyFunction(lambda: timezone.localdate())
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class CareRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.CareRule"
+
+    branch = factory.SubFactory(BranchFactory)
+    kind = "deposit"
+    days_before = 7
+
+
+class DepositFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "crm.Deposit"
+
+    customer = factory.SubFactory(CustomerFactory)
+    branch = factory.SubFactory(BranchFactory)
+    product = "3-year term"
+    amount = 50000
+    matures_on = factory.LazyFunction(lambda: timezone.localdate())
+
+
+# --- H6: the customer record, regions -------------------------------------------------------
+
+
+class RegionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "accounts.Region"
+
+    code = factory.Sequence(lambda n: f"region-{n}")
+    name = factory.Sequence(lambda n: f"片区{n}")
+    name_en = factory.Sequence(lambda n: f"Region {n}")
+
+
+class RegionMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "accounts.RegionMembership"
+
+    user = factory.SubFactory(UserFactory)
+    region = factory.SubFactory(RegionFactory)
+
+
+# --- H5: counter handling (control points, error categories) ---------------------------------
+
+
+class ControlPointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "reception.ControlPoint"
+
+    service = factory.SubFactory(ServiceFactory)
+    key = factory.Sequence(lambda n: f"point-{n}")
+    label_zh = factory.Sequence(lambda n: f"控制点{n}")
+    label_en = factory.Sequence(lambda n: f"Point {n}")
+    required = False
+    sort_order = factory.Sequence(lambda n: 100 + n)
+
+
+class ErrorCategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "reception.ErrorCategory"
+
+    branch = factory.SubFactory(BranchFactory)
+    code = factory.Sequence(lambda n: f"category-{n}")
+    name_zh = factory.Sequence(lambda n: f"差错{n}")
+    name_en = factory.Sequence(lambda n: f"Error {n}")

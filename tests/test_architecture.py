@@ -35,9 +35,14 @@ PURE_MODULES = [
     "reception/alerts.py",
     "reception/prefill.py",
     "reception/slots.py",
+    "reception/controls.py",
     "feedback/policy.py",
     "kpi/metrics.py",
     "crm/personal_data.py",
+    "crm/deadlines.py",
+    "crm/complaint_flow.py",
+    "crm/rules.py",
+    "crm/timeline.py",
 ]
 ORM_PATH_METHODS = {
     "select_related",

@@ -140,6 +140,32 @@ def one_of_each(as_user, branch, admin, lobby_manager, teller, cash, counter):
         channel=Appointment.Channel.STAFF,
         created_at=timezone.now(),
     )
+    from crm.models import CareReminder  # care reminders (issue 7)
+
+    CareReminder.objects.create(
+        customer=customer,
+        branch=branch,
+        kind="manual",
+        title="Call back",
+        due_on=timezone.localdate(),
+        created_at=timezone.now(),
+    )
+    from reception.models import ErrorCategory, ServiceError, Visit  # errors (issue 7)
+
+    visit = Visit.objects.select_related("ticket").get(customer=customer)
+    ServiceError.objects.create(
+        branch=branch,
+        visit=visit,
+        ticket=visit.ticket,
+        service=cash,
+        teller=teller,
+        category=ErrorCategory.objects.create(branch=branch, code="other", name_zh="其他"),
+        severity="minor",
+        recorded_at=timezone.now(),
+    )
+    from crm.services import complaint_log  # complaints (issue 7)
+
+    complaint_log(branch=branch, channel="counter", severity="low", subject="x", by=teller)
     return {"pk": customer.pk}
 
 

@@ -390,6 +390,17 @@ def test_a_ticket_without_a_visit_is_finished_under_the_same_rules(
         {"outcome": "incomplete", "error_note": "missing ID card"},
         format="json",
     )
+    # Issue 7: "not completed" needs its reason from the list.
+    assert response.status_code == 400 and response.json()["code"] == "incomplete_reason"
+    response = client.post(
+        url("queue-ticket-finish", pk=ticket.pk),
+        {
+            "outcome": "incomplete",
+            "incomplete_reason": "documents",
+            "error_note": "missing ID card",
+        },
+        format="json",
+    )
     assert response.status_code == 200 and response.json()["status"] == "done"
     note = TicketEvent.objects.get(ticket=ticket, action=TicketAction.FINISH).note
     assert note.startswith("incomplete identity=no") and "missing ID card" in note

@@ -87,7 +87,7 @@ def test_it_lists_only_this_branchs_interactions(client, teller, customer, other
     assert "At the other branch" not in html
 
 
-def test_it_lists_the_last_twenty_interactions(client, teller, customer, branch):
+def test_its_timeline_shows_the_last_twenty_entries(client, teller, customer, branch):
     start = datetime(2026, 4, 1, 9, 0, tzinfo=SHANGHAI)
     for n in range(25):
         interaction_record(
@@ -99,8 +99,9 @@ def test_it_lists_the_last_twenty_interactions(client, teller, customer, branch)
         )
     client.force_login(teller)
     response = client.get(page(customer))
-    summaries = [row["interaction"].summary for row in response.context["interactions"]]
+    summaries = [entry.detail for entry in response.context["timeline"]]
     assert summaries == [f"note-{n:02d}" for n in range(24, 4, -1)]
+    assert response.context["has_more"] is True
 
 
 def test_it_adds_a_note(client, teller, customer, branch):
@@ -260,6 +261,6 @@ def test_the_history_names_the_service_in_the_reader_s_language(
     visit_record_ticket_end(ticket_id=visit.ticket_id)  # what the outbox listener does
     client.force_login(teller)
     html = client.get(page(visit.customer)).content.decode()
-    assert "<td>Cash</td>" in html
+    assert "· Cash</strong>" in html  # the timeline's visit entry
     client.cookies["django_language"] = "zh-hant"
-    assert "<td>現金業務</td>" in client.get(page(visit.customer)).content.decode()
+    assert "· 現金業務</strong>" in client.get(page(visit.customer)).content.decode()

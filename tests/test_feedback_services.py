@@ -170,6 +170,24 @@ def test_it_puts_an_absolute_survey_link_in_the_customers_language(due_invitatio
 
 
 @time_machine.travel(AFTERNOON + timedelta(minutes=1), tick=False)
+def test_a_chinese_speaking_customer_gets_the_sms_in_chinese(due_invitation):
+    """The body was once wrapped in an alias makemessages does not know (`gettext as _t`), so
+    it was never translated: every customer got English."""
+    for language, expected in (("zh-hans", "感谢您的光临"), ("zh-hant", "感謝您的光臨")):
+        due_invitation.customer.preferred_language = language
+        due_invitation.customer.save(update_fields=["preferred_language"])
+        SurveyInvitation.objects.filter(pk=due_invitation.pk).update(
+            status=SurveyInvitation.Status.SCHEDULED, attempts=0
+        )
+        LocmemBackend.outbox.clear()
+        services.invitation_send(invitation_id=due_invitation.pk)
+        body = LocmemBackend.outbox[0].body
+        assert expected in body
+        # The link stands alone (phones detect a URL only at a word boundary).
+        assert any(word.startswith("http") for word in body.split())
+
+
+@time_machine.travel(AFTERNOON + timedelta(minutes=1), tick=False)
 def test_it_never_writes_the_full_phone_number_to_logs_or_the_sms_file(
     customer, record_visit, settings, tmp_path, caplog, capsys
 ):

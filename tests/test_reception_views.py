@@ -207,8 +207,9 @@ def test_it_refuses_to_complete_without_identity_check(client, at_the_counter, c
     assert response.status_code == 200
     assert "Verify the customer&#x27;s identity before completing the service." in html
     # What the teller ticked is kept: documents signed stays ticked, identity stays unticked.
-    assert re.search(r'<input[^>]*name="documents_signed"[^>]*checked', html)
-    assert not re.search(r'<input[^>]*name="identity_verified"[^>]*checked', html)
+    assert re.search(r'<input[^>]*value="documents_signed"[^>]* checked[ >]', html)
+    assert re.search(r'<input[^>]*value="identity_verified"', html)
+    assert not re.search(r'<input[^>]*value="identity_verified"[^>]* checked[ >]', html)
     at_the_counter.ticket.refresh_from_db()
     assert at_the_counter.ticket.status == TicketStatus.SERVING
 

@@ -21,13 +21,32 @@ def menu_links(html: str) -> set[str]:
         (
             Role.LOBBY_MANAGER,
             "reception:lobby",
-            {"reception:lobby", "reception:overview", "reception:appointments", "crm:search"},
+            {
+                "reception:lobby",
+                "reception:overview",
+                "reception:appointments",
+                "crm:search",
+                "crm:reminders_mine",
+                "crm:complaints",
+            },
         ),
-        (Role.TELLER, "reception:counters", {"reception:counters", "crm:search"}),
+        (
+            Role.TELLER,
+            "reception:counters",
+            {"reception:counters", "crm:search", "crm:reminders_mine", "crm:complaints"},
+        ),
         (
             Role.BRANCH_HEAD,
             "kpi:today",
-            {"kpi:today", "reception:overview", "reception:appointments", "crm:search"},
+            {
+                "kpi:today",
+                "reception:overview",
+                "reception:appointments",
+                "reception:errors",
+                "crm:search",
+                "crm:reminders_mine",
+                "crm:complaints",
+            },
         ),
     ],
 )
@@ -58,7 +77,10 @@ def test_a_branch_administrator_chooses_among_all_screens(client, branch):
         "reception:appointments",
         "reception:counters",
         "crm:search",
+        "crm:reminders_mine",
+        "crm:complaints",
         "kpi:today",
+        "reception:errors",
         "admin:index",
     )
     for name in screens:
@@ -93,3 +115,24 @@ def test_the_top_bar_names_the_role_in_the_reader_s_script(client, branch):
     assert "李明" in html and "網點負責人" in html  # Traditional, from the catalogue
     client.cookies["django_language"] = "en"
     assert "Branch head" in client.get(reverse("kpi:today")).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("path", "current"),
+    [
+        ("/crm/complaints/", "/crm/complaints/"),
+        ("/crm/reminders/mine/", "/crm/reminders/mine/"),
+        ("/crm/", "/crm/"),
+    ],
+)
+def test_the_menu_marks_only_the_most_specific_screen_current(client, branch, path, current):
+    """Customers covers /crm/; on the complaints page only Complaints is marked."""
+    import re
+
+    head = UserFactory(username="head-menu")
+    MembershipFactory(user=head, branch=branch, role=Role.BRANCH_HEAD)
+    MembershipFactory(user=head, branch=branch, role=Role.TELLER)
+    client.force_login(head)
+    html = client.get(path).content.decode()
+    marked = re.findall(r'<a href="([^"]+)" class="current" aria-current="page">', html)
+    assert marked == [current]

@@ -71,3 +71,36 @@ def test_every_message_in_the_code_is_in_the_catalogues(tmp_path):
     catalogue = polib.pofile(str(copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))
     missing = [e.msgid for e in catalogue.untranslated_entries() + catalogue.fuzzy_entries()]
     assert not missing, f"run `make messages` and translate: {missing[:10]}"
+
+
+def test_every_gettext_alias_is_one_makemessages_extracts():
+    """xgettext finds gettext(), _() and the other standard names only: a string wrapped in an
+    alias (`gettext as _t`) is never extracted, so it is never translated, and the test above
+    cannot see it (the survey and complaint SMS were English for every customer that way)."""
+    import ast
+
+    known = {
+        "_",
+        "gettext",
+        "gettext_lazy",
+        "ngettext",
+        "ngettext_lazy",
+        "pgettext",
+        "pgettext_lazy",
+        "npgettext",
+        "npgettext_lazy",
+        "gettext_noop",
+    }
+    aliased = []
+    for app in (*APPS, "config"):
+        for path in (LOCALE.parent / app).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation":
+                    aliased += [
+                        f"{path.relative_to(LOCALE.parent)}: {alias.name} as {alias.asname}"
+                        for alias in node.names
+                        if alias.asname and alias.asname not in known
+                    ]
+    assert not aliased

@@ -3,12 +3,22 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_scoping import CHANGE, READ_ONLY, VIEW, BranchScopedAdmin, is_platform_operator
 
-from .models import Customer, Interaction
-from .personal_data import parse_phone
+from ..models import Customer, Interaction, RevealLog
+from ..personal_data import mask_phone, parse_phone
 
 # Personal data a branch administrator never sees in full nor edits (shown masked instead).
-_FULL_PERSONAL = ("phone", "id_number")
-_READ_ONLY = ["created_at", "last_visit_at", "anonymised_at", "sms_consent_at"]
+_FULL_PERSONAL = ("phone", "id_number", "other_phone")
+_READ_ONLY = [
+    "created_at",
+    "last_visit_at",
+    "anonymised_at",
+    "sms_consent_at",
+    "sms_consent_source",
+    "sms_consent_wording",
+    # A merge moves history: crm.services.customer_merge (the customer page), never a form.
+    "merged_into",
+    "merged_at",
+]
 
 
 @admin.register(Customer)
@@ -23,7 +33,7 @@ class CustomerAdmin(BranchScopedAdmin):
     list_filter = ["is_vip", "tier", "sms_consent"]
     search_fields = ["phone", "name"]
     readonly_fields = _READ_ONLY
-    masked_fields = ["phone_masked", "id_number_masked"]
+    masked_fields = ["phone_masked", "id_number_masked", "other_phone_masked"]
 
     def get_search_fields(self, request):
         if is_platform_operator(request):
@@ -61,6 +71,10 @@ class CustomerAdmin(BranchScopedAdmin):
     def id_number_masked(self, customer: Customer) -> str:
         return customer.masked_id_number
 
+    @admin.display(description=_("other phone"))
+    def other_phone_masked(self, customer: Customer) -> str:
+        return mask_phone(customer.other_phone)
+
 
 @admin.register(Interaction)
 class InteractionAdmin(BranchScopedAdmin):
@@ -69,3 +83,25 @@ class InteractionAdmin(BranchScopedAdmin):
     list_filter = ["branch", "kind"]
     list_select_related = ["customer", "branch"]
     raw_id_fields = ["customer"]
+
+
+@admin.register(RevealLog)
+class RevealLogAdmin(BranchScopedAdmin):
+    """Who showed a customer's full number or ID, when and why: a record, never edited."""
+
+    branch_admin_may = READ_ONLY
+    list_display = ["at", "branch", "by", "customer", "field", "reason"]
+    list_filter = ["field", "at"]
+    list_select_related = ["branch", "by", "customer"]
+    date_hierarchy = "at"
+    fields = ["at", "branch", "by", "customer", "field", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

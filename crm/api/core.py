@@ -14,28 +14,15 @@ from rest_framework.response import Response
 
 from accounts.api import BoundedLimitOffsetPagination, BranchApi
 
-from . import selectors, services
-from .models import Interaction
-from .serializers import CustomerOutputSerializer, InteractionOutputSerializer
+from .. import selectors, services
+from ..models import Interaction
+from ..serializers import CustomerOutputSerializer, InteractionOutputSerializer
 
 TAG = "crm"
 
 
 def _customer_here(request, pk: int):
     return get_object_or_404(selectors.customers_known_at_branch(branch=request.branch), pk=pk)
-
-
-class CustomerListApi(BranchApi):
-    """The customers known at the branch, latest visit first."""
-
-    pagination_class = BoundedLimitOffsetPagination
-
-    @extend_schema(tags=[TAG], responses=CustomerOutputSerializer(many=True))
-    def get(self, request):
-        customers = selectors.customers_known_at_branch(branch=request.branch)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(customers, request, view=self)
-        return paginator.get_paginated_response(CustomerOutputSerializer(page, many=True).data)
 
 
 class CustomerSearchApi(BranchApi):

@@ -1,7 +1,7 @@
 from django.db.models import QuerySet
 
-from .models import Customer, Interaction
-from .personal_data import normalise_phone
+from ..models import Customer, Interaction
+from ..personal_data import normalise_phone
 
 
 def customer_by_phone(*, phone: str) -> Customer | None:
@@ -25,7 +25,8 @@ def customers_known_at_branch(*, branch, phone: str = "") -> QuerySet[Customer]:
     """Customers who have been to this branch (registered or served there: CustomerBranch).
     Staff may look up only these, so a branch cannot browse the bank's whole customer base;
     with `phone`, the one whose (normalised) number it is."""
-    queryset = Customer.objects.filter(branch_links__branch=branch)
+    # A merged duplicate keeps its row for the trail, but is no longer a customer to find.
+    queryset = Customer.objects.filter(branch_links__branch=branch, merged_into__isnull=True)
     if phone:
         queryset = queryset.filter(phone=normalise_phone(phone), anonymised_at__isnull=True)
     return queryset.order_by("-last_visit_at", "-pk")

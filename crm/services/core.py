@@ -1,5 +1,6 @@
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Value
@@ -10,9 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts.errors import DomainError
 from accounts.models import Branch
 
-from .events import publish_interaction_recorded
-from .models import Customer, CustomerBranch, Interaction
-from .personal_data import is_valid_phone, normalise_phone
+from ..events import publish_interaction_recorded
+from ..models import ConsentSource, Customer, CustomerBranch, Interaction
+from ..personal_data import is_valid_phone, normalise_phone
 
 
 class CustomerError(DomainError):
@@ -27,10 +28,13 @@ def customer_find_or_create(
     is_vip: bool | None = None,
     sms_consent: bool | None = None,
     branch: Branch | None = None,
+    consent_source: str = ConsentSource.LOBBY,
 ) -> tuple[Customer, bool]:
     """Find the customer by mobile number, creating them if new. Returns (customer, created).
 
-    With `branch`, the customer is now known there (its staff may look them up)."""
+    With `branch`, the customer is now known there (its staff may look them up). A consent
+    given or withdrawn here is recorded with its time, `consent_source` and the wording
+    version (settings.SMS_CONSENT_WORDING_VERSION)."""
     normalised = normalise_phone(phone)
     if not is_valid_phone(normalised):
         raise CustomerError(_("Enter a valid mobile phone number."), code="phone")
@@ -40,6 +44,8 @@ def customer_find_or_create(
         "is_vip": bool(is_vip),
         "sms_consent": bool(sms_consent),
         "sms_consent_at": timezone.now() if sms_consent else None,
+        "sms_consent_source": consent_source if sms_consent else "",
+        "sms_consent_wording": settings.SMS_CONSENT_WORDING_VERSION if sms_consent else "",
     }
     try:
         with transaction.atomic():
@@ -60,7 +66,9 @@ def customer_find_or_create(
     if sms_consent is not None and sms_consent != customer.sms_consent:
         customer.sms_consent = sms_consent
         customer.sms_consent_at = timezone.now() if sms_consent else None
-        changed += ["sms_consent", "sms_consent_at"]
+        customer.sms_consent_source = consent_source
+        customer.sms_consent_wording = settings.SMS_CONSENT_WORDING_VERSION
+        changed += ["sms_consent", "sms_consent_at", "sms_consent_source", "sms_consent_wording"]
     if changed:
         customer.save(update_fields=changed)
     return customer, created
@@ -147,6 +155,9 @@ def customers_anonymise_expired(*, retention_days: int, now: datetime | None = N
         phone=None,
         name="",
         id_number="",
+        other_phone="",
+        birth_date=None,
+        id_expires_on=None,
         sms_consent=False,
         sms_consent_at=None,
         anonymised_at=now,

@@ -173,6 +173,7 @@ class VisitListApi(BranchApi):
                 redirect_to=fields["redirect_to"],
                 note=fields["note"],
                 sms_consent=fields["sms_consent"],
+                consent_source="api",
                 greeting_elapsed_s=fields["greeting_elapsed_seconds"],
             )
             return Response(VisitOutputSerializer(visit).data, status=status.HTTP_201_CREATED)
@@ -193,6 +194,7 @@ class VisitListApi(BranchApi):
                 ),
                 divert=fields["route"] == Visit.Route.SELF_SERVICE,
                 sms_consent=fields["sms_consent"],
+                consent_source="api",
                 note=fields["note"],
                 update_name=fields["update_name"],
                 allow_second_ticket=fields["allow_second_ticket"],
@@ -219,13 +221,53 @@ class VisitDetailApi(BranchApi):
         return Response(VisitDetailOutputSerializer(visit).data)
 
 
+class PointKeysField(serializers.ListField):
+    """A list of control point keys whose errors are one flat message (the API's 400 names
+    each field with its messages, not an item index)."""
+
+    def run_child_validation(self, data):
+        try:
+            return super().run_child_validation(data)
+        except ValidationError as exc:
+            raise ValidationError(
+                [_("Each control point is a key, such as identity_verified.")]
+            ) from exc
+
+
 class CompleteServiceInputSerializer(serializers.Serializer):
     """The teller's checklist and outcome: the same for a visit and for a bare ticket."""
 
     outcome = serializers.ChoiceField(choices=Visit.Outcome.choices)
-    identity_verified = serializers.BooleanField(default=False)
-    documents_signed = serializers.BooleanField(default=False)
-    funds_handed_over = serializers.BooleanField(default=False)
+    checked_points = PointKeysField(
+        child=serializers.SlugField(max_length=40),
+        max_length=50,
+        required=False,
+        default=list,
+        help_text="Keys of the service's control points ticked (GET the visit for its "
+        "version). completed needs every required point.",
+    )
+    identity_verified = serializers.BooleanField(
+        default=False, help_text="Legacy: ticks the point identity_verified."
+    )
+    documents_signed = serializers.BooleanField(
+        default=False, help_text="Legacy: ticks the point documents_signed."
+    )
+    funds_handed_over = serializers.BooleanField(
+        default=False, help_text="Legacy: ticks the point funds_handed_over."
+    )
+    incomplete_reason = serializers.ChoiceField(
+        choices=Visit.IncompleteReason.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required with outcome incomplete.",
+    )
+    follow_up_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="With outcome follow_up: the care reminder's due date (default: next day).",
+    )
     error_note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
     class Meta:

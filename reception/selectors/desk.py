@@ -5,7 +5,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from accounts.models import Branch
 from accounts.timeutil import branch_today, local_day_bounds
 from crm.models import Customer, Interaction
-from crm.selectors import customer_history
+from crm.selectors import customer_history, lobby_card_items
 from queueing.models import Counter, Ticket
 from queueing.selectors import waiting_by_service
 from queueing.states import TicketStatus
@@ -117,9 +117,10 @@ CARD_HISTORY_LENGTH = 3
 
 def customer_card(*, customer: Customer, branch: Branch) -> dict:
     """What the lobby's card shows of a known customer as the number is typed: their last
-    interactions at this branch (another branch's are theirs) and today's appointments here.
-    Care reminders and complaints join it with issue 7; until then the card shows none."""
-    start, end = local_day_bounds(branch, branch_today(branch))
+    interactions at this branch (another branch's are theirs), today's appointments here, and
+    this branch's open care reminders due within a week or overdue and its open complaints."""
+    today = branch_today(branch)
+    start, end = local_day_bounds(branch, today)
     history: list[Interaction] = list(
         customer_history(customer=customer, branch=branch, limit=CARD_HISTORY_LENGTH)
     )
@@ -134,4 +135,11 @@ def customer_card(*, customer: Customer, branch: Branch) -> dict:
         .select_related("service")
         .order_by("starts_at", "pk")
     )
-    return {"card_history": history, "card_appointments": appointments}
+    reminders, complaints = lobby_card_items(customer=customer, branch=branch, today=today)
+    return {
+        "card_history": history,
+        "card_appointments": appointments,
+        "card_reminders": reminders,
+        "card_complaints": complaints,
+        "card_today": today,
+    }

@@ -24,7 +24,14 @@ from queueing.models import Counter
 from queueing.states import TicketStatus
 
 from .. import selectors, services
-from ..forms import ACTION_DIVERT, FinishForm, RegisterForm, TakeOverForm, TransferForm
+from ..forms import (
+    ACTION_DIVERT,
+    FinishForm,
+    RegisterForm,
+    ServiceErrorForm,
+    TakeOverForm,
+    TransferForm,
+)
 from ..models import Visit
 from ..triage import SpecialNeeds
 
@@ -267,11 +274,27 @@ def _counter_context(
     finish_form: FinishForm | None = None,
     transfer_form: TransferForm | None = None,
     take_over_form: TakeOverForm | None = None,
+    error_form: ServiceErrorForm | None = None,
     confirm_no_show: bool = False,
 ) -> dict:
     current = queue_selectors.counter_current_ticket(counter=counter)
     visit = selectors.visit_for_ticket(ticket=current) if current else None
     seated = counter.is_open and counter.teller_id == request.user.pk
+    language = translation.get_language() or ""
+    points = []
+    if current is not None and seated and current.status == TicketStatus.SERVING:
+        version = services.control_version_current(service_id=current.service_id)
+        points = selectors.control_points_rows(version["points"], language)
+    if finish_form is None:
+        finish_form = FinishForm(
+            points=points, initial={"checked_points": visit.checked_points if visit else []}
+        )
+    # An error is recorded on the customer at the counter, else on the last one served.
+    error_ticket = current
+    if error_ticket is None and seated:
+        error_ticket = selectors.last_served_ticket(counter=counter, teller_id=request.user.pk)
+    if error_form is None and error_ticket is not None:
+        error_form = ServiceErrorForm(branch=request.branch, initial={"ticket": error_ticket.pk})
     return {
         "counter": counter,
         "seated": seated,
@@ -284,7 +307,9 @@ def _counter_context(
         "history": _history_rows(visit, counter) if visit else [],
         # What earlier counters handed on with a transfer: their note and checked points.
         "handovers": selectors.handovers_for_visit(visit=visit) if visit else [],
-        "finish_form": finish_form or FinishForm(),
+        "finish_form": finish_form,
+        "error_ticket": error_ticket,
+        "error_form": error_form,
         "transfer_form": transfer_form
         or TransferForm(branch=request.branch, exclude_counter=counter),
         "waiting": selectors.waiting_for_counter(counter=counter),
@@ -344,6 +369,8 @@ def _run_counter_action(request: HttpRequest, counter: Counter) -> dict:
     elif action == "call":
         if queue.ticket_call_next(counter=counter, teller=user) is None:
             messages.info(request, _("Nobody is waiting for your services."))
+    elif action == "record_error":
+        return _record_error(request, counter)
     elif current is None:
         messages.error(request, _("There is no customer at this counter."))
     elif action == "recall":
@@ -374,17 +401,73 @@ def _run_counter_action(request: HttpRequest, counter: Counter) -> dict:
             return {"transfer_form": form}
         messages.success(request, _("Transferred as %(code)s.") % {"code": new.code})
     elif action == "finish":
-        form = FinishForm(request.POST)
-        if not form.is_valid():
-            return {"finish_form": form}
-        try:
-            services.visit_complete_service(ticket=current, teller=user, **form.cleaned_data)
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-            return {"finish_form": form}
+        return _finish(request, current)
     else:
         messages.error(request, _("Unknown action."))
     return {}
+
+
+# Refusals of the finish shown at the field they concern (the points: the checklist).
+FINISH_ERROR_FIELDS = {
+    "identity": "checked_points",
+    "checked_points": "checked_points",
+    "incomplete_reason": "incomplete_reason",
+    "outcome": "outcome",
+}
+
+
+def _finish(request: HttpRequest, current) -> dict:
+    version = services.control_version_current(service_id=current.service_id)
+    points = selectors.control_points_rows(version["points"], translation.get_language() or "")
+    form = FinishForm(request.POST, points=points)
+    if not form.is_valid():
+        return {"finish_form": form}
+    try:
+        services.visit_complete_service(ticket=current, teller=request.user, **form.finish_kwargs())
+    except DomainError as exc:
+        form.add_error(FINISH_ERROR_FIELDS.get(exc.code), exc.message)
+        return {"finish_form": form}
+    return {}
+
+
+def _record_error(request: HttpRequest, counter: Counter) -> dict:
+    form = ServiceErrorForm(request.POST, branch=request.branch)
+    if not form.is_valid():
+        return {"error_form": form, **_kept_finish_form(request, counter)}
+    data = form.cleaned_data
+    try:
+        error = services.service_error_record(
+            ticket=data["ticket"],
+            by=request.user,
+            branch=request.branch,
+            category=data["category"],
+            severity=data["severity"],
+            note=data["note"],
+        )
+    except DomainError as exc:
+        form.add_error(exc.code if exc.code in ("category", "severity") else None, exc.message)
+        return {"error_form": form, **_kept_finish_form(request, counter)}
+    messages.success(request, _("Error recorded on %(code)s.") % {"code": error.ticket.code})
+    return _kept_finish_form(request, counter)
+
+
+def _kept_finish_form(request: HttpRequest, counter: Counter) -> dict:
+    """What the teller had already entered in the finish form (htmx sends it along with the
+    error), shown again as it was; nothing to keep without htmx or a customer being served."""
+    current = queue_selectors.counter_current_ticket(counter=counter)
+    if not request.htmx or current is None or current.status != TicketStatus.SERVING:
+        return {}
+    version = services.control_version_current(service_id=current.service_id)
+    points = selectors.control_points_rows(version["points"], translation.get_language() or "")
+    post = request.POST
+    initial = {
+        "checked_points": post.getlist("checked_points"),
+        "outcome": post.get("outcome") or Visit.Outcome.COMPLETED,
+        "incomplete_reason": post.get("incomplete_reason", ""),
+        "follow_up_on": post.get("follow_up_on", ""),
+        "error_note": post.get("error_note", ""),
+    }
+    return {"finish_form": FinishForm(points=points, initial=initial)}
 
 
 @require_POST

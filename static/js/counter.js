@@ -17,3 +17,17 @@
   document.addEventListener("DOMContentLoaded", tick);
   document.addEventListener("htmx:afterSwap", tick);
 })();
+
+// The finish form: the reason "not completed" and the follow-up date show for their outcome only.
+(function () {
+  function follow(form) {
+    var select = form.querySelector("select[name=outcome]");
+    if (!select) { return; }
+    form.querySelectorAll("[data-for-outcome]").forEach(function (el) {
+      el.hidden = el.dataset.forOutcome !== select.value;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("form.finish select[name=outcome]")) { follow(event.target.form); }
+  });
+})();

@@ -115,7 +115,7 @@ def test_the_counter_screen_keeps_to_the_csp_through_every_action(
     panel.locator("button[value=transfer]").click()
     expect(panel.locator(".transfer .alert-error")).to_be_visible()
     page.evaluate(STYLE_THE_INPUTS)
-    panel.locator("input[name=identity_verified]").check()
+    panel.locator("input[name=checked_points][value=identity_verified]").check()
     steps = [
         ("button[value=finish]", "button[value=call]"),
         ("button[value=call]", "button[value=ask_no_show]"),
@@ -176,7 +176,11 @@ def test_finish_and_transfer_are_on_a_1024x768_screen(
     sit_and_serve(page, teller, counter)
     assert_inside(page, page.locator("#panel button[value=finish]"), "Finish")
     assert_inside(page, page.locator("#panel .transfer summary"), "Transfer")
-    assert_inside(page, page.locator("#panel input[name=identity_verified]"), "the checklist")
+    assert_inside(
+        page,
+        page.locator("#panel input[name=checked_points][value=identity_verified]"),
+        "the checklist",
+    )
 
 
 # --- 3. Ask first; undo "customer left" ----------------------------------------------------------

@@ -128,7 +128,7 @@ def test_it_lets_the_teller_call_serve_and_finish_a_customer(
 
     panel.locator("button[value=start]").click()
     expect(panel.locator(".timer")).to_be_visible()
-    panel.locator("input[name=identity_verified]").check()
+    panel.locator("input[name=checked_points][value=identity_verified]").check()
     panel.locator("select[name=outcome]").select_option(Visit.Outcome.COMPLETED.value)
     screenshot(page, "teller")
     panel.locator("button[value=finish]").click()

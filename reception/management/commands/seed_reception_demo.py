@@ -175,3 +175,65 @@ def seed_prefill_forms(branch, stdout) -> None:
         )
     version = form_publish(form, None)
     stdout.write(f"Pre-filled form for '{service.code}': version {version.number}")
+
+
+# --- Counter handling: control points and error categories (H5) ----------------------------------
+
+# Error categories (差错): code, 中文, 中文（繁體）, English
+ERROR_CATEGORIES = [
+    ("wrong_amount", "金额错误", "金額錯誤", "Wrong amount"),
+    ("wrong_account", "账户错误", "賬戶錯誤", "Wrong account"),
+    ("missing_signature", "缺少签字", "缺少簽字", "Missing signature"),
+    ("wrong_form", "单据错误", "單據錯誤", "Wrong form"),
+    ("identity_not_checked", "未核实身份", "未核實身份", "Identity not checked"),
+    ("other", "其他", "其他", "Other"),
+]
+# The cash service: a fourth point, optional (the load benchmarks finish with the identity check
+# alone), so the report of missed optional points has something to show.
+CASH_COUNTED = ("cash_counted", "当面点清现金", "當面點清現金", "Cash counted with the customer")
+
+
+def seed_error_categories(branch) -> int:
+    """The branch's error categories (idempotent); also used by tests."""
+    from reception.models import ErrorCategory
+
+    for order, (code, zh, zh_hant, en) in enumerate(ERROR_CATEGORIES):
+        ErrorCategory.objects.update_or_create(
+            branch=branch,
+            code=code,
+            defaults={
+                "name_zh": zh,
+                "name_zh_hant": zh_hant,
+                "name_en": en,
+                "sort_order": (order + 1) * 10,
+            },
+        )
+    return len(ERROR_CATEGORIES)
+
+
+@seed
+def seed_counter_handling(branch, stdout) -> None:
+    """Every service's control points (the three defaults; the cash service also counting the
+    cash with the customer), published as a version, and the error categories."""
+    from queueing.models import Service
+    from reception.models import ControlPoint
+    from reception.services import control_points_publish
+
+    for service in Service.objects.filter(branch=branch):
+        # The extra point first: a service's first publish adds the defaults beside it.
+        if service.code == "cash":
+            key, zh, zh_hant, en = CASH_COUNTED
+            ControlPoint.objects.update_or_create(
+                service=service,
+                key=key,
+                defaults={
+                    "label_zh": zh,
+                    "label_zh_hant": zh_hant,
+                    "label_en": en,
+                    "required": False,
+                    "sort_order": 40,
+                },
+            )
+        version = control_points_publish(service, None)
+        stdout.write(f"Control points for '{service.code}': version {version.number}")
+    stdout.write(f"Error categories: {seed_error_categories(branch)}")

@@ -1,0 +1,8 @@
+"""CRM use cases (state changes, one transaction each), by area: core (customers, interactions, notes).
+
+Each area is a module; this package re-exports them, so callers import `crm.services`."""
+
+from .complaints import *  # noqa: F403
+from .core import *  # noqa: F403
+from .customers import *  # noqa: F403
+from .reminders import *  # noqa: F403
