@@ -303,6 +303,8 @@ REST_FRAMEWORK = {
         "visit_page": env.str("VISIT_PAGE_THROTTLE_RATE", default="120/min"),
         # Verification codes sent from one address (SMS costs money: no pumping through us).
         "visit_sms": env.str("VISIT_SMS_THROTTLE_RATE", default="20/hour"),
+        # The SMS gateway's receipts and replies (/survey/hooks/sms/…), per gateway address.
+        "sms_hook": env.str("SMS_HOOK_THROTTLE_RATE", default="600/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -421,6 +423,17 @@ CELERY_BEAT_SCHEDULE = {
 # --- SMS: the setting names the backend class (console, file, or a real gateway later).
 SMS_BACKEND = env.str("SMS_BACKEND", default="feedback.sms.ConsoleBackend")
 SMS_FILE_PATH = env.path("SMS_FILE_PATH", default=VAR_DIR / "sms" / "outbox.jsonl")
+# A real gateway (feedback.sms.HttpGatewayBackend or .AliyunBackend; docs/operations.md).
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_KEY = env.str("SMS_GATEWAY_KEY", default="")
+SMS_GATEWAY_SECRET = env.str("SMS_GATEWAY_SECRET", default="")
+SMS_TEMPLATE_ID = env.str("SMS_TEMPLATE_ID", default="")
+SMS_SIGNATURE = env.str("SMS_SIGNATURE", default="BranchFlow")  # the registered 【…】 sign name
+SMS_GATEWAY_TIMEOUT_SECONDS = env.float("SMS_GATEWAY_TIMEOUT_SECONDS", default=10.0)
+SMS_ALIYUN_ENDPOINT = env.str("SMS_ALIYUN_ENDPOINT", default="dysmsapi.aliyuncs.com")
+# Delivery receipts and replies posted to /survey/hooks/sms/…: HMAC-SHA256 of the body with
+# this secret in X-Signature. Empty: the hooks refuse everything.
+SMS_WEBHOOK_SECRET = env.str("SMS_WEBHOOK_SECRET", default="")
 # A worker claiming an invitation holds it this long; if it dies, the sweep re-claims it after.
 SURVEY_SEND_LEASE_SECONDS = env.int("SURVEY_SEND_LEASE_SECONDS", default=120)
 # Links in SMS must be absolute; the branch's public address.

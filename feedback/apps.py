@@ -11,3 +11,6 @@ class FeedbackConfig(AppConfig):
         from .timeline import register_timeline  # surveys on the customer's CRM timeline
 
         register_timeline()
+        from .loop_timeline import register_loop_timeline  # follow-ups (issue 8)
+
+        register_loop_timeline()

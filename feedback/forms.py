@@ -29,3 +29,46 @@ class SurveyForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "maxlength": 1000}),
     )
+
+
+YES_NO_CHOICES = [("yes", _("Yes")), ("no", _("No"))]
+
+
+def question_text(question: dict, language: str) -> str:
+    """The question in the page's language, else Simplified Chinese (always filled in)."""
+    texts = question.get("text", {})
+    return texts.get(language) or texts.get("zh-hans") or question["key"]
+
+
+def survey_form_for(questions: list[dict], language: str, data=None) -> forms.Form:
+    """A form with one field per question of the survey version (key = field name)."""
+    fields: dict[str, forms.Field] = {}
+    for question in questions:
+        label, required, kind = (
+            question_text(question, language),
+            question["required"],
+            question["kind"],
+        )
+        if kind == "rating":
+            field = forms.TypedChoiceField(
+                choices=SATISFACTION_CHOICES,
+                coerce=int,
+                empty_value=None,
+                widget=forms.RadioSelect,
+                error_messages={"required": _("Choose from 1 to 5 stars.")},
+            )
+        elif kind == "nps":
+            field = forms.TypedChoiceField(
+                choices=RECOMMEND_CHOICES, coerce=int, empty_value=None, widget=forms.RadioSelect
+            )
+        elif kind == "yes_no":
+            field = forms.ChoiceField(choices=YES_NO_CHOICES, widget=forms.RadioSelect)
+        else:
+            field = forms.CharField(
+                max_length=1000, widget=forms.Textarea(attrs={"rows": 4, "maxlength": 1000})
+            )
+        field.label, field.required = label, required
+        field.kind = kind  # the template draws stars, the 0–10 scale, yes/no or a text box
+        fields[question["key"]] = field
+    form_class = type("VersionSurveyForm", (forms.Form,), fields)
+    return form_class(data)

@@ -27,7 +27,10 @@ class ResponseOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     invitation = serializers.IntegerField(source="invitation_id", allow_null=True)
     channel = serializers.ChoiceField(choices=SurveyResponse.Channel.choices)
-    satisfaction = serializers.IntegerField()
+    satisfaction = serializers.IntegerField(allow_null=True)
     recommend = serializers.IntegerField(allow_null=True)
     comment = serializers.CharField()
     submitted_at = serializers.DateTimeField()
+    # Issue 8: "open" or "done"; null when the answer needed no follow-up (DRF gives None for
+    # a missing one-to-one, whatever the default).
+    follow_up = serializers.CharField(source="follow_up.status", allow_null=True, default=None)

@@ -1,17 +1,30 @@
-"""SMS backends: the SMS_BACKEND setting names the class (like Django's EMAIL_BACKEND)."""
+"""SMS backends: the SMS_BACKEND setting names the class (like Django's EMAIL_BACKEND).
+
+Console, file and locmem for development and tests; `HttpGatewayBackend` for a generic HTTP
+gateway and `AliyunBackend` for Alibaba Cloud SMS (the optional extra `aliyun`). A backend's
+`send` returns the gateway's message id (or None) and raises `SmsTemporaryError` when trying
+again later may work (timeout, 429, 5xx) or `SmsPermanentError` when it will not (4xx).
+Every message gets the opt-out notice in one place: `get_backend()` wraps the backend.
+"""
 
 import fcntl
+import hashlib
+import hmac
+import http.client
 import json
 import logging
 import os
 import threading
-from dataclasses import asdict, dataclass
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from crm.personal_data import mask_phone
 
@@ -26,13 +39,28 @@ class SmsMessage:
     # Gateways drop a message whose key they have already accepted: a re-send after a crash
     # (the worker died between sending and recording it) reaches nobody's phone twice.
     idempotency_key: str = ""
+    # The language of the body: the opt-out notice is added in it ("" = the active language).
+    language: str = ""
+
+
+class SmsError(Exception):
+    """The gateway did not take the message."""
+
+
+class SmsTemporaryError(SmsError):
+    """Worth trying again later (timeout, rate limit, the gateway's own error)."""
+
+
+class SmsPermanentError(SmsError):
+    """Trying again will not help (refused number, bad template, wrong credentials)."""
 
 
 class BaseBackend:
     """A real gateway's subclass must pass `message.idempotency_key` to the gateway (most
-    SMS APIs accept a client reference for de-duplication), so a retried send is one SMS."""
+    SMS APIs accept a client reference for de-duplication), so a retried send is one SMS.
+    `send` returns the gateway's id for the message, if it gives one."""
 
-    def send(self, message: SmsMessage) -> None:
+    def send(self, message: SmsMessage) -> str | None:
         raise NotImplementedError
 
 
@@ -108,5 +136,137 @@ class LocmemBackend(BaseBackend):
         LocmemBackend.outbox.append(message)
 
 
+class HttpGatewayBackend(BaseBackend):
+    """A generic HTTP SMS gateway: POST JSON to SMS_GATEWAY_URL.
+
+    Body: to, template_id (SMS_TEMPLATE_ID), sign_name (SMS_SIGNATURE, the registered 【…】
+    name), content, reference, idempotency_key. Headers: `X-Api-Key` (SMS_GATEWAY_KEY),
+    `Idempotency-Key`, and `X-Signature`: hex HMAC-SHA256 of the body with SMS_GATEWAY_SECRET.
+    A 2xx answer's JSON `message_id` (or `id`) is the gateway's id for the message; a 409
+    means the idempotency key was accepted before (a re-send after a crash): sent, once.
+    """
+
+    def send(self, message: SmsMessage) -> str | None:
+        payload = json.dumps(
+            {
+                "to": message.to,
+                "template_id": settings.SMS_TEMPLATE_ID,
+                "sign_name": settings.SMS_SIGNATURE,
+                "content": message.body,
+                "reference": message.reference,
+                "idempotency_key": message.idempotency_key,
+            },
+            ensure_ascii=False,
+        ).encode()
+        signature = hmac.new(
+            settings.SMS_GATEWAY_SECRET.encode(), payload, hashlib.sha256
+        ).hexdigest()
+        request = urllib.request.Request(  # noqa: S310 (the URL is the operator's setting)
+            settings.SMS_GATEWAY_URL,
+            data=payload,
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "X-Api-Key": settings.SMS_GATEWAY_KEY,
+                "Idempotency-Key": message.idempotency_key,
+                "X-Signature": signature,
+            },
+        )
+        try:
+            with urllib.request.urlopen(  # noqa: S310
+                request, timeout=settings.SMS_GATEWAY_TIMEOUT_SECONDS
+            ) as response:
+                raw = response.read(65536)
+        except urllib.error.HTTPError as error:
+            status = error.code
+            if status == 409:  # that idempotency key was accepted before: it is sent, once
+                return self._message_id(error.read(65536))
+            if status == 429 or status >= 500:
+                raise SmsTemporaryError(f"gateway answered {status}") from error
+            raise SmsPermanentError(f"gateway refused the message: {status}") from error
+        except (OSError, http.client.HTTPException) as error:  # timeout, refused, cut off
+            raise SmsTemporaryError(f"gateway not reached: {error.__class__.__name__}") from error
+        return self._message_id(raw)
+
+    @staticmethod
+    def _message_id(raw: bytes) -> str | None:
+        try:
+            answer = json.loads(raw or b"{}")
+        except ValueError:
+            answer = {}
+        if not isinstance(answer, dict):
+            answer = {}
+        message_id = answer.get("message_id") or answer.get("id")
+        return str(message_id)[:80] if message_id else None
+
+
+class AliyunBackend(BaseBackend):
+    """Alibaba Cloud SMS (Dysms) through its official SDK: `pip install branchflow[aliyun]`.
+
+    SMS_GATEWAY_KEY / SMS_GATEWAY_SECRET are the AccessKey id and secret, SMS_SIGNATURE the
+    registered sign name, SMS_TEMPLATE_ID the template code; the template must have one
+    variable, `${content}`, which gets the body. `OutId` carries the idempotency key (Aliyun
+    returns it with the delivery receipt; it does not de-duplicate on it).
+    """
+
+    TEMPORARY_CODES = frozenset({"isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL"})
+
+    def client(self):
+        from alibabacloud_dysmsapi20170525.client import Client
+        from alibabacloud_tea_openapi.models import Config
+
+        return Client(
+            Config(
+                access_key_id=settings.SMS_GATEWAY_KEY,
+                access_key_secret=settings.SMS_GATEWAY_SECRET,
+                endpoint=settings.SMS_ALIYUN_ENDPOINT,
+            )
+        )
+
+    def send(self, message: SmsMessage) -> str | None:
+        from alibabacloud_dysmsapi20170525.models import SendSmsRequest
+        from alibabacloud_tea_util.models import RuntimeOptions
+
+        timeout_ms = int(settings.SMS_GATEWAY_TIMEOUT_SECONDS * 1000)
+        request = SendSmsRequest(
+            phone_numbers=message.to,
+            sign_name=settings.SMS_SIGNATURE,
+            template_code=settings.SMS_TEMPLATE_ID,
+            template_param=json.dumps({"content": message.body}, ensure_ascii=False),
+            out_id=message.idempotency_key or message.reference,
+        )
+        runtime = RuntimeOptions(read_timeout=timeout_ms, connect_timeout=timeout_ms)
+        try:
+            response = self.client().send_sms_with_options(request, runtime)
+        except Exception as error:  # the SDK's network and HTTP errors: try again later
+            raise SmsTemporaryError(f"Aliyun not reached: {error.__class__.__name__}") from error
+        body = response.body
+        code = getattr(body, "code", "") or ""
+        if code == "OK":
+            return body.biz_id or None
+        if code in self.TEMPORARY_CODES or code.startswith("isp."):
+            raise SmsTemporaryError(f"Aliyun answered {code}")
+        raise SmsPermanentError(f"Aliyun refused the message: {code}")
+
+
+def opt_out_notice(language: str = "") -> str:
+    """How to stop these messages (MIIT rules: every message says it), in the given language."""
+    with translation.override(language or translation.get_language()):
+        return gettext("Reply TD to opt out")
+
+
+class OptOutNotice(BaseBackend):
+    """Wraps the configured backend: every message ends with the opt-out notice."""
+
+    def __init__(self, backend: BaseBackend) -> None:
+        self.backend = backend
+
+    def send(self, message: SmsMessage) -> str | None:
+        notice = opt_out_notice(message.language)
+        if not message.body.rstrip().endswith(notice):
+            message = replace(message, body=f"{message.body.rstrip()} {notice}")
+        return self.backend.send(message)
+
+
 def get_backend() -> BaseBackend:
-    return import_string(settings.SMS_BACKEND)()
+    return OptOutNotice(import_string(settings.SMS_BACKEND)())

@@ -116,6 +116,16 @@ def one_of_each(as_user, branch, admin, lobby_manager, teller, cash, counter):
         satisfaction=5,
         submitted_at=timezone.now(),
     )
+    # A served visit nobody has answered for: the phone survey's candidates (issue 8).
+    Interaction.objects.create(
+        customer=customer,
+        branch=branch,
+        kind=Interaction.Kind.BRANCH_SERVICE,
+        occurred_at=timezone.now(),
+    )
+    from .test_feedback_loop import loop_rows  # follow-ups, suggestions, pad taps (issue 8)
+
+    loop_rows(branch)
     from reception.models import LobbyAlert  # the lobby overview's alerts (issue 6)
 
     LobbyAlert.objects.create(

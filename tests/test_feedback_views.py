@@ -36,6 +36,11 @@ def invitation(branch):
     )
 
 
+def ratings(stars: int) -> dict:
+    """The default survey's four required ratings, all the same."""
+    return {key: str(stars) for key in ("waiting", "attitude", "professionalism", "environment")}
+
+
 def survey_url(invitation) -> str:
     return reverse("feedback:survey", args=[survey_token(invitation.pk)])
 
@@ -52,7 +57,7 @@ def test_it_shows_the_survey_with_the_visits_branch_and_local_date(client, invit
     html = response.content.decode()
     assert response.status_code == 200
     assert invitation.branch.name_en in html  # English: the customer's preferred language
-    assert "How satisfied were you?" in html
+    assert "How satisfied were you with the waiting time?" in html
     assert "March 2, 2026" in html
     assert_csp_clean(html)
 
@@ -60,8 +65,8 @@ def test_it_shows_the_survey_with_the_visits_branch_and_local_date(client, invit
 def test_it_uses_real_radio_inputs_with_labels(client, invitation):
     html = client.get(survey_url(invitation)).content.decode()
     for stars in range(1, 6):
-        assert f'name="satisfaction" value="{stars}" id="id_satisfaction_{stars - 1}"' in html
-        assert f'<label class="star" for="id_satisfaction_{stars - 1}">' in html
+        assert f'name="waiting" value="{stars}" id="id_waiting_{stars - 1}"' in html
+        assert f'<label class="star" for="id_waiting_{stars - 1}">' in html
     for score in range(11):
         assert f'name="recommend" value="{score}"' in html
     assert 'maxlength="1000"' in html
@@ -92,7 +97,7 @@ def test_it_follows_the_language_switch_over_the_preferred_language(client, invi
 
 def test_it_records_an_answer_and_thanks_the_customer(client, invitation):
     response = client.post(
-        survey_url(invitation), {"satisfaction": "4", "recommend": "9", "comment": "Quick!"}
+        survey_url(invitation), ratings(4) | {"recommend": "9", "comment": "Quick!"}
     )
     assert response.status_code == 200
     assert "Thank you for your feedback" in response.content.decode()
@@ -104,16 +109,16 @@ def test_it_records_an_answer_and_thanks_the_customer(client, invitation):
 
 
 def test_it_takes_an_answer_without_the_optional_questions(client, invitation):
-    response = client.post(survey_url(invitation), {"satisfaction": "5"})
+    response = client.post(survey_url(invitation), ratings(5))
     assert response.status_code == 200
     assert SurveyResponse.objects.get().recommend is None
 
 
 def test_it_says_already_answered_on_a_second_visit_of_the_link(client, invitation):
-    client.post(survey_url(invitation), {"satisfaction": "3"})
+    client.post(survey_url(invitation), ratings(3))
     for response in (
         client.get(survey_url(invitation)),
-        client.post(survey_url(invitation), {"satisfaction": "1"}),
+        client.post(survey_url(invitation), ratings(1)),
     ):
         assert response.status_code == 200
         assert "already been answered" in response.content.decode()
@@ -132,16 +137,16 @@ def test_it_keeps_the_entered_values_when_the_form_has_errors(client, invitation
     assert not SurveyResponse.objects.exists()
 
 
-@pytest.mark.parametrize("bad", [{"satisfaction": "6"}, {"satisfaction": "0"}, {"recommend": "11"}])
+@pytest.mark.parametrize("bad", [{"waiting": "6"}, {"attitude": "0"}, {"recommend": "11"}])
 def test_it_rejects_out_of_range_answers(client, invitation, bad):
-    response = client.post(survey_url(invitation), {"satisfaction": "4"} | bad)
+    response = client.post(survey_url(invitation), ratings(4) | bad)
     assert response.status_code == 200
     assert "Send" in response.content.decode()
     assert not SurveyResponse.objects.exists()
 
 
 def test_it_rejects_a_too_long_comment(client, invitation):
-    response = client.post(survey_url(invitation), {"satisfaction": "4", "comment": "x" * 1001})
+    response = client.post(survey_url(invitation), ratings(4) | {"comment": "x" * 1001})
     assert response.status_code == 200
     assert not SurveyResponse.objects.exists()
 
@@ -157,7 +162,7 @@ def test_it_answers_404_for_a_tampered_token(client, invitation):
     token = survey_token(invitation.pk)
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     assert client.get(reverse("feedback:survey", args=[tampered])).status_code == 404
-    response = client.post(reverse("feedback:survey", args=[tampered]), {"satisfaction": "5"})
+    response = client.post(reverse("feedback:survey", args=[tampered]), ratings(5))
     assert response.status_code == 404
     assert not SurveyResponse.objects.exists()
 

@@ -14,9 +14,9 @@ from rest_framework.views import APIView
 from accounts.api import BoundedLimitOffsetPagination, BranchApi
 from accounts.models import Role
 
-from . import selectors, services
-from .models import SurveyInvitation
-from .serializers import InvitationOutputSerializer, ResponseOutputSerializer
+from .. import selectors, services
+from ..models import SurveyInvitation, SurveyResponse
+from ..serializers import InvitationOutputSerializer, ResponseOutputSerializer
 
 TAG = "feedback"
 
@@ -53,11 +53,27 @@ class InvitationListApi(BranchHeadApi):
 class ResponseListApi(BranchHeadApi):
     pagination_class = BoundedLimitOffsetPagination
 
-    @extend_schema(tags=[TAG], responses=ResponseOutputSerializer(many=True))
+    class FilterSerializer(serializers.Serializer):
+        """Issue 8 (H12): by channel, service, dates (the branch's days), low scores only."""
+
+        channel = serializers.ChoiceField(choices=SurveyResponse.Channel.choices, required=False)
+        service_code = serializers.CharField(max_length=30, required=False)
+        start = serializers.DateField(required=False)
+        end = serializers.DateField(required=False)
+        followed_up = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+        class Meta:
+            ref_name = "ResponseListFilter"
+
+    @extend_schema(
+        tags=[TAG], parameters=[FilterSerializer], responses=ResponseOutputSerializer(many=True)
+    )
     def get(self, request):
-        responses = selectors.responses_for_branch(branch=request.branch).order_by(
-            "-submitted_at", "-pk"
-        )
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        responses = selectors.responses_filtered(
+            branch=request.branch, **filters.validated_data
+        ).order_by("-submitted_at", "-pk")
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(responses, request, view=self)
         return paginator.get_paginated_response(ResponseOutputSerializer(page, many=True).data)

@@ -3,7 +3,7 @@ from django.db.models import Avg, Count, QuerySet
 from accounts.models import Branch
 from accounts.timeutil import local_day_bounds
 
-from .models import SurveyInvitation, SurveyResponse
+from ..models import SurveyInvitation, SurveyResponse
 
 
 def responses_for_branch(*, branch: Branch) -> QuerySet[SurveyResponse]:

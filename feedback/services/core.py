@@ -16,10 +16,11 @@ from accounts.resilience import enqueue
 from crm.models import Complaint, Interaction
 from crm.services import complaint_mark_informed, complaint_record_inform_failed
 
-from . import policy
-from .links import invitation_id_from_token, survey_token
-from .models import SurveyInvitation, SurveyResponse
-from .sms import SmsMessage, get_backend
+from .. import policy
+from ..links import invitation_id_from_token, survey_token
+from ..models import DeliveryStatus, SurveyInvitation, SurveyResponse
+from ..sms import SmsMessage, SmsPermanentError, get_backend
+from .loop import follow_up_open_for
 
 # Only a service a teller gave is surveyed. A diversion to the machines is not: asking about
 # it would use up the customer's survey allowance (one per 30 days) a minute before the visit
@@ -49,12 +50,17 @@ def invitation_create_for_interaction(*, interaction_id: int) -> SurveyInvitatio
     last_invited = SurveyInvitation.objects.filter(
         customer=customer, status__in=["scheduled", "sending", "sent", "answered"]
     ).aggregate(last=Max("created_at"))["last"]
+    from .surveys import contact_rules_for
+
     decision = policy.decide(
         now_local=timezone.localtime(timezone.now(), branch.tz),
         consent=customer.sms_consent,
+        # Consent withdrawn (it has a source but is off) is an opt-out, not "never asked".
+        opted_out=not customer.sms_consent and bool(customer.sms_consent_source),
         has_phone=bool(customer.phone),
         last_invited_at=last_invited,
-        delay=timedelta(minutes=settings.SURVEY_DELAY_MINUTES),
+        rules=contact_rules_for(branch),
+        sample_key=interaction.pk,
     )
     invitation = SurveyInvitation.objects.create(
         customer=customer,
@@ -67,7 +73,7 @@ def invitation_create_for_interaction(*, interaction_id: int) -> SurveyInvitatio
         skip_reason=decision.skip_reason,
     )
     if decision.send_at and decision.send_at <= timezone.now():
-        from .tasks import send_invitation  # tasks import services; import here to avoid a cycle
+        from ..tasks import send_invitation  # tasks import services; import here to avoid a cycle
 
         # A nudge: if the broker is down, beat's send_due_invitations finds the row anyway.
         invitation_id = invitation.pk
@@ -124,12 +130,14 @@ def invitation_send(*, invitation_id: int) -> bool:
         body=body,
         reference=f"invitation:{invitation.pk}",
         idempotency_key=idempotency_key(invitation.pk),
+        language=customer.preferred_language,
     )
     try:
-        get_backend().send(message)
-    except Exception:
+        provider_message_id = get_backend().send(message)
+    except Exception as error:
         log.warning("survey SMS for invitation %s failed", invitation.pk, exc_info=True)
-        retry = invitation.attempts < MAX_SEND_ATTEMPTS
+        # A refusal (bad number, template) is final; a timeout, 429 or 5xx is tried again.
+        retry = invitation.attempts < MAX_SEND_ATTEMPTS and not isinstance(error, SmsPermanentError)
         # Only our own claim (its attempt number): if our lease ran out and another worker
         # claimed the invitation since, its attempt is not ours to reschedule.
         SurveyInvitation.objects.filter(
@@ -143,7 +151,11 @@ def invitation_send(*, invitation_id: int) -> bool:
         )
         return False
     SurveyInvitation.objects.filter(pk=invitation.pk).update(
-        status=SurveyInvitation.Status.SENT, sent_at=timezone.now(), lease_expires_at=None
+        status=SurveyInvitation.Status.SENT,
+        sent_at=timezone.now(),
+        lease_expires_at=None,
+        provider_message_id=(provider_message_id or "")[:80],
+        delivery_status=DeliveryStatus.ACCEPTED,
     )
     return True
 
@@ -163,14 +175,23 @@ def due_invitation_ids(*, limit: int = 500) -> list[int]:
 
 
 def invitation_from_token(token: str) -> SurveyInvitation | None:
-    invitation_id = invitation_id_from_token(token)
+    """The link's invitation, if the signature holds and the link is younger than its branch's
+    FeedbackSettings.link_valid_days."""
+    from .surveys import link_valid_days_for
+
+    invitation_id = invitation_id_from_token(token, max_age_days=None)
     if invitation_id is None:
         return None
-    return (
+    invitation = (
         SurveyInvitation.objects.select_related("branch", "customer", "interaction")
         .filter(pk=invitation_id)
         .first()
     )
+    if invitation is None:
+        return None
+    if invitation_id_from_token(token, link_valid_days_for(invitation.branch_id)) is None:
+        return None  # expired
+    return invitation
 
 
 @transaction.atomic
@@ -178,10 +199,10 @@ def response_submit(
     *, token: str, satisfaction: int, recommend: int | None = None, comment: str = ""
 ) -> SurveyResponse:
     """Record the customer's answer; the link works once."""
-    invitation_id = invitation_id_from_token(token)
-    if invitation_id is None:
+    found = invitation_from_token(token)
+    if found is None:
         raise SurveyError(_("This survey link is not valid or has expired."), code="bad_link")
-    invitation = SurveyInvitation.objects.select_for_update().filter(pk=invitation_id).first()
+    invitation = SurveyInvitation.objects.select_for_update().filter(pk=found.pk).first()
     if invitation is None:
         raise SurveyError(_("This survey link is not valid or has expired."), code="bad_link")
     if invitation.status == SurveyInvitation.Status.ANSWERED:
@@ -202,6 +223,7 @@ def response_submit(
     )
     invitation.status, invitation.answered_at = SurveyInvitation.Status.ANSWERED, now
     invitation.save(update_fields=["status", "answered_at"])
+    follow_up_open_for(response)  # a bad answer reaches the branch head (services/loop.py)
     return response
 
 
@@ -271,6 +293,7 @@ def complaint_inform_send(*, complaint_id: int, note: str = "") -> bool:
             body=body,
             reference=f"complaint:{complaint.pk}",
             idempotency_key=complaint_inform_idempotency_key(complaint.pk),
+            language=customer.preferred_language,
         )
     )
     informed = complaint_mark_informed(

@@ -1,0 +1,9 @@
+"""Feedback use cases (state changes, one transaction each), by area: core (invitations, the survey answer).
+
+Each area is a module; this package re-exports them, so callers import `feedback.services`."""
+
+from .core import *  # noqa: F403
+from .gateway import *  # noqa: F403
+from .loop import *  # noqa: F403
+from .pad import *  # noqa: F403
+from .surveys import *  # noqa: F403
