@@ -17,6 +17,9 @@ from feedback.suggest_links import suggest_token
 
 from .factories import CustomerFactory
 
+# Pages and the test build the same signed links (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("frozen_link_time")
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 

@@ -16,6 +16,9 @@ from queueing import services as queue
 
 from .factories import CustomerFactory
 
+# Pages and the test build the same signed links (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("frozen_link_time")
+
 
 @pytest.fixture
 def pad(branch, counter):

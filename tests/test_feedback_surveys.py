@@ -25,6 +25,9 @@ from feedback.models import (
 
 from .factories import CustomerFactory, MembershipFactory, UserFactory
 
+# Pages and the test build the same signed links (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("frozen_link_time")
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 AFTERNOON = datetime(2026, 11, 23, 14, 0, tzinfo=SHANGHAI)
 EVENING = datetime(2026, 11, 23, 20, 50, tzinfo=SHANGHAI)

@@ -15,6 +15,9 @@ from feedback.models import SurveyInvitation, SurveyResponse
 
 from .factories import CustomerFactory
 
+# Pages and the test build the same signed links (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("frozen_link_time")
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
