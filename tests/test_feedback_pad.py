@@ -8,13 +8,14 @@ from django.db import IntegrityError
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Role
 from crm.models import Interaction
 from feedback import selectors, services
 from feedback.models import RatingPad, SurveyInvitation, SurveyResponse
 from feedback.pad_rules import pad_reason_valid, pad_satisfaction
 from queueing import services as queue
 
-from .factories import CustomerFactory
+from .factories import CustomerFactory, MembershipFactory, UserFactory
 
 # Pages and the test build the same signed links (tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("frozen_link_time")
@@ -201,11 +202,17 @@ def test_the_phone_screen_records_a_call_back(client, branch, visit, lobby_manag
     assert not selectors.phone_survey_candidates(branch=branch).exists()
 
 
-def test_tellers_and_other_branches_may_not_phone_survey(client, visit, teller, outsider):
-    for user in (teller, outsider):
+def test_tellers_and_other_branches_may_not_phone_survey(
+    client, visit, teller, outsider, other_branch
+):
+    url = reverse("feedback:phone_survey", args=[visit.pk])
+    for user in (teller, outsider):  # tellers, here or elsewhere: the wrong role
         client.force_login(user)
-        response = client.get(reverse("feedback:phone_survey", args=[visit.pk]))
-        assert response.status_code in (403, 404)
+        assert client.get(url).status_code == 403
+    elsewhere = UserFactory(username="lobby-elsewhere")
+    MembershipFactory(user=elsewhere, branch=other_branch, role=Role.LOBBY_MANAGER)
+    client.force_login(elsewhere)  # the right role at another branch: no such visit for them
+    assert client.get(url).status_code == 404
 
 
 def test_the_phone_survey_api(as_user, branch, visit, branch_head, teller):
