@@ -337,7 +337,8 @@ def visit_appointment(request: HttpRequest, token: str) -> HttpResponse:
 # --- The branch's QR poster page ----------------------------------------------------------------
 
 
-def _poster_branch(token: str) -> Branch:
+def poster_branch_or_404(token: str) -> Branch:
+    """The branch of a QR poster's token (every /visit/b/<token>/ page: check-in, joining)."""
     branch_id = links.branch_id_from_token(token)
     branch = Branch.objects.filter(pk=branch_id).first() if branch_id else None
     if branch is None:
@@ -359,7 +360,7 @@ def _remote_links(branch: Branch, token: str) -> dict:
 @rate_limited("visit_page")
 def visit_branch(request: HttpRequest, token: str) -> HttpResponse:
     """What the customer who scanned the branch's poster can do here."""
-    branch = _poster_branch(token)
+    branch = poster_branch_or_404(token)
     context = {
         "branch": branch,
         "check_in_url": reverse("visit:branch_appointments", args=[token]),
@@ -374,7 +375,7 @@ def visit_branch(request: HttpRequest, token: str) -> HttpResponse:
 @verification.phone_verified_required
 def visit_branch_appointments(request: HttpRequest, token: str) -> HttpResponse:
     """Today's appointments of the verified phone at this branch; check in → the ticket page."""
-    branch = _poster_branch(token)
+    branch = poster_branch_or_404(token)
     phone = verification.verified_phone(request)
     now = timezone.now()
     error = None

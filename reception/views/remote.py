@@ -23,14 +23,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import staff_required
 from accounts.errors import DomainError
-from accounts.models import Branch, Role
+from accounts.models import Role
 from accounts.throttle import rate_limited
 from crm.personal_data import mask_phone
 from queueing.links import ticket_status_token
 from queueing.models import Service
 
 from .. import selectors, services, verification
-from ..links import branch_id_from_token
+from .appointments import poster_branch_or_404
 
 __all__ = [
     "remote_check_in",
@@ -38,14 +38,6 @@ __all__ = [
     "remote_ticket_check_in",
     "remote_tickets",
 ]
-
-
-def _poster_branch(token: str) -> Branch:
-    branch_id = branch_id_from_token(token)
-    branch = Branch.objects.filter(pk=branch_id).first() if branch_id else None
-    if branch is None:
-        raise Http404
-    return branch
 
 
 def _status_path(ticket_id: int) -> str:
@@ -79,7 +71,7 @@ class RemoteJoinForm(forms.Form):
 def remote_join(request: HttpRequest, token: str) -> HttpResponse:
     """Choose a service; the phone is verified (once per session); the ticket is issued as
     "remote" and the customer lands on its live status page."""
-    branch = _poster_branch(token)
+    branch = poster_branch_or_404(token)
     context: dict = {"branch": branch, "token": token}
     if not branch.remote_queue_enabled:
         return render(request, "reception/visit/remote_unavailable.html", context)
@@ -126,7 +118,7 @@ def remote_join(request: HttpRequest, token: str) -> HttpResponse:
 def remote_check_in(request: HttpRequest, token: str) -> HttpResponse:
     """At the branch: the customer's remote tickets of today (by verified number), and a
     button to check each in; then its status page, now "waiting"."""
-    branch = _poster_branch(token)
+    branch = poster_branch_or_404(token)
     phone = verification.verified_phone(request)
     if phone is None:
         return redirect(verification.verify_url(request.get_full_path()))
