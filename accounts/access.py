@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from rest_framework.permissions import BasePermission
 
-from .models import Branch, RegionMembership, Role
+from .models import Branch, RegionMembership, RegionRole, Role
 from .selectors import branches_for_user, roles_at_branch, staff_access
 
 SESSION_BRANCH_KEY = "active_branch_id"
@@ -109,8 +109,20 @@ def branches_readable_by(user, *, roles: tuple[str, ...] = ()) -> QuerySet[Branc
         for branch_id, held in access.roles.items()
         if not wanted or held & wanted or Role.ADMIN in held
     ]
-    headed = RegionMembership.objects.filter(user=user, is_active=True).values("region_id")
+    headed = RegionMembership.objects.filter(
+        user=user, is_active=True, role=RegionRole.HEAD
+    ).values("region_id")
     return Branch.objects.filter(Q(pk__in=own) | Q(region_id__in=headed)).order_by("code")
+
+
+def branches_inspected_by(user) -> QuerySet[Branch]:
+    """Branches `user` inspects: every branch of a region where they are an active inspector."""
+    if user is None or not user.is_authenticated:
+        return Branch.objects.none()
+    regions = RegionMembership.objects.filter(
+        user=user, is_active=True, role=RegionRole.INSPECTOR
+    ).values("region_id")
+    return Branch.objects.filter(region_id__in=regions).order_by("code")
 
 
 def reader_required(*roles: str) -> Callable:

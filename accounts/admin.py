@@ -292,7 +292,7 @@ class RegionAdmin(PlatformOnlyAdmin):
 
 @admin.register(RegionMembership)
 class RegionMembershipAdmin(PlatformOnlyAdmin):
-    list_display = ["user", "region", "is_active"]
-    list_filter = ["region", "is_active"]
+    list_display = ["user", "region", "role", "is_active"]
+    list_filter = ["region", "role", "is_active"]
     list_select_related = ["user", "region"]
     autocomplete_fields = ["user"]

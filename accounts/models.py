@@ -275,22 +275,34 @@ class OutboxDelivery(models.Model):
         return f"{self.event_id} → {self.listener}: {self.get_status_display()}"
 
 
+class RegionRole(models.TextChoices):
+    HEAD = "head", _("Regional head")
+    INSPECTOR = "inspector", _("Inspector")
+
+
 class RegionMembership(models.Model):
-    """A regional head: reads the lists and reports of every branch of the region (no counter,
-    lobby or configuration rights there: those come with a branch membership)."""
+    """A role over every branch of a region. A regional head reads the lists and reports of
+    the region's branches; an inspector inspects them (quality: checklists, findings) and reads
+    their scores. Neither has counter, lobby or configuration rights there: those come with a
+    branch membership."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="region_memberships"
     )
     region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(
+        _("role"), max_length=12, choices=RegionRole.choices, default=RegionRole.HEAD
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
-        verbose_name = _("regional head")
-        verbose_name_plural = _("regional heads")
+        verbose_name = _("regional role")
+        verbose_name_plural = _("regional roles")
         constraints = [
-            models.UniqueConstraint(fields=["user", "region"], name="uniq_region_membership")
+            models.UniqueConstraint(
+                fields=["user", "region", "role"], name="uniq_region_membership_role"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} @ {self.region.code}"
+        return f"{self.user} @ {self.region.code} ({self.role})"

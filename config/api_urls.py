@@ -30,4 +30,5 @@ urlpatterns = [
     path("crm/", include("crm.api_urls")),
     path("feedback/", include("feedback.api_urls")),
     path("kpi/", include("kpi.api_urls")),
+    path("quality/", include("quality.api_urls")),
 ]

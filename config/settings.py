@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "reception",
     "feedback",
     "kpi",
+    "quality",
 ]
 
 MIDDLEWARE = [

@@ -19,6 +19,7 @@ urlpatterns = [
     path("crm/", include("crm.urls")),
     path("survey/", include("feedback.urls")),
     path("kpi/", include("kpi.urls")),
+    path("quality/", include("quality.urls")),
     path("api/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,10 +1,5 @@
 """/api/kpi/… (namespace "api" comes from config/api_urls.py)."""
 
-from django.urls import path
+from .api import series, staffing, today
 
-from . import api
-
-urlpatterns = [
-    path("today/", api.TodayApi.as_view(), name="kpi-today"),
-    path("snapshots/", api.SnapshotListApi.as_view(), name="kpi-snapshot-list"),
-]
+urlpatterns = [*today.urlpatterns, *series.urlpatterns, *staffing.urlpatterns]

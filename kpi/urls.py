@@ -1,9 +1,11 @@
-from django.urls import path
-
-from . import views
+from .views import dashboard, region, report, staffing, today
 
 app_name = "kpi"
 
 urlpatterns = [
-    path("", views.today, name="today"),
+    *today.urlpatterns,
+    *dashboard.urlpatterns,
+    *region.urlpatterns,
+    *report.urlpatterns,
+    *staffing.urlpatterns,
 ]

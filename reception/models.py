@@ -431,6 +431,10 @@ class ControlPoint(models.Model):
     required = models.BooleanField(_("required"), default=True)
     sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("in use"), default=True)
+    # The service standard's clause this point comes from, "<standard code> <clause>", e.g.
+    # "SOP-CASH 3.2": the counter links to it (quality serves standards; reception only keeps
+    # the reference, so it needs nothing of quality).
+    clause_ref = models.CharField(_("standard clause"), max_length=50, blank=True)
 
     class Meta:
         verbose_name = _("control point")

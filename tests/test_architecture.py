@@ -14,7 +14,7 @@ import pytest
 from django.apps import apps
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN_APPS = {"queueing", "crm", "reception", "feedback", "kpi"}
+DOMAIN_APPS = {"queueing", "crm", "reception", "feedback", "kpi", "quality"}
 # app -> domain apps it may depend on (third-party code is always allowed). accounts is the
 # foundation every app may use; it uses none of them.
 ALLOWED = {
@@ -25,6 +25,8 @@ ALLOWED = {
     "reception": {"queueing", "crm", "feedback"},
     "feedback": {"crm", "queueing"},
     "kpi": {"queueing", "crm", "reception", "feedback"},
+    # quality reads the others through their selectors only (test below); none imports it.
+    "quality": {"queueing", "crm", "reception", "feedback", "kpi"},
 }
 PURE_MODULES = [
     "queueing/routing.py",
@@ -45,6 +47,7 @@ PURE_MODULES = [
     "crm/complaint_flow.py",
     "crm/rules.py",
     "crm/timeline.py",
+    "quality/scoring.py",
 ]
 ORM_PATH_METHODS = {
     "select_related",
@@ -143,6 +146,18 @@ def test_reception_uses_only_the_sms_gateway_of_feedback():
     for path in source_files("reception"):
         for name in imported_modules(ast.parse(path.read_text())):
             if name.split(".")[0] == "feedback" and not name.startswith("feedback.sms"):
+                offending.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert not offending, "\n".join(offending)
+
+
+def test_quality_reads_other_apps_only_through_their_selectors():
+    """quality depends on accounts; of the domain apps it reads only `<app>.selectors` (their
+    public reads), so it never writes another app's rows or leans on its models' shape."""
+    offending = []
+    for path in source_files("quality"):
+        for name in imported_modules(ast.parse(path.read_text())):
+            app = name.split(".")[0]
+            if app in DOMAIN_APPS - {"quality"} and not name.startswith(f"{app}.selectors"):
                 offending.append(f"{path.relative_to(ROOT)} imports {name}")
     assert not offending, "\n".join(offending)
 

@@ -11,8 +11,8 @@ from queueing.models import Service, Ticket
 from queueing.selectors import waiting_by_service
 from reception.models import Visit
 
-from .metrics import TicketRow, ticket_figures
-from .models import KpiSnapshot
+from ..metrics import TicketRow, ticket_figures
+from ..models import KpiSnapshot
 
 
 def ticket_rows(*, branch: Branch, day: date) -> list[tuple[TicketRow, int]]:

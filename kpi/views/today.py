@@ -5,12 +5,13 @@ The branch head's "today" page: live figures from kpi.selectors, in the branch's
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import path
 from django.utils import timezone
 
 from accounts.access import staff_required
 from accounts.models import Role
 
-from . import selectors
+from .. import selectors
 
 # The bar chart's drawing units (an inline SVG scales to the page width via its viewBox).
 CHART_HEIGHT = 160
@@ -108,3 +109,6 @@ def today(request: HttpRequest) -> HttpResponse:
         "chart": _hour_chart(breakdown["hours"]),
     }
     return render(request, "kpi/today.html", context)
+
+
+urlpatterns = [path("", today, name="today")]

@@ -1,5 +1,6 @@
 """REST API of the KPIs (thin: serializers validate shape; selectors compute)."""
 
+from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -8,8 +9,8 @@ from accounts.api import BranchApi
 from accounts.models import Role
 from accounts.timeutil import branch_today
 
-from . import selectors
-from .serializers import SnapshotOutputSerializer, TodaySummarySerializer
+from .. import selectors
+from ..serializers import SnapshotOutputSerializer, TodaySummarySerializer
 
 TAG = "kpi"
 HEAD_ROLES = (Role.BRANCH_HEAD, Role.ADMIN)
@@ -43,3 +44,9 @@ class SnapshotListApi(BranchApi):
         day = filters.validated_data.get("day") or branch_today(request.branch)
         snapshots = selectors.snapshots_for_day(branch=request.branch, day=day)
         return Response(SnapshotOutputSerializer(snapshots, many=True).data)
+
+
+urlpatterns = [
+    path("today/", TodayApi.as_view(), name="kpi-today"),
+    path("snapshots/", SnapshotListApi.as_view(), name="kpi-snapshot-list"),
+]

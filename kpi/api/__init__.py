@@ -1,0 +1,1 @@
+"""kpi's REST API, one module per area; each lists its own `urlpatterns` (kpi/api_urls.py)."""

@@ -1,0 +1,1 @@
+"""Beat tasks of quality: finding reminders and escalation (see services.findings)."""
