@@ -202,6 +202,46 @@ def kpi_values(sums: Mapping[str, float | None]) -> dict[str, float | None]:
     }
 
 
+# The rollup columns each KPI of kpi_values reads (SUM_FIELDS, plus MAX_FIELDS for the longest
+# wait), so a slice that needs one KPI sums a few columns instead of all ~65 (the region ranking
+# over 40 branches: 505 ms -> see docs/benchmarks.md). tests/test_kpi_metrics.py checks each set
+# against kpi_values itself, so the two cannot drift apart.
+METRIC_FIELDS: dict[str, tuple[str, ...]] = {
+    "customers": ("customers",),
+    "served": ("served",),
+    "avg_wait_s": ("wait_sum_s", "waited"),
+    "median_wait_s": WAIT_BUCKET_FIELDS,
+    "p90_wait_s": WAIT_BUCKET_FIELDS,
+    "max_wait_s": ("wait_max_s", "waited"),
+    "within_target_share": ("wait_within_target", "waited"),
+    "greeted_within_target_share": ("greeted_within_target", "greeted"),
+    "avg_handle_s": ("handle_sum_s", "handled"),
+    "over_standard_share": ("handle_over_standard", "handled"),
+    "no_show_rate": ("no_shows", "customers"),
+    "walkaway_rate": ("walkaways", "customers"),
+    "cancellation_rate": ("cancelled", "customers"),
+    "diversion_rate": ("diverted", "visits"),
+    "utilisation": ("teller_busy_s", "teller_open_s"),
+    "customers_per_teller_hour": ("served", "teller_open_s"),
+    "resolution_rate": ("completed", "served"),
+    "error_rate": ("errors", "served"),
+    "errors": ("errors",),
+    "control_points_missed": ("control_points_missed",),
+    "csat_avg": ("csat_sum", "csat_count"),
+    "csat_share": ("csat_satisfied", "csat_count"),
+    "nps": ("nps_promoters", "nps_detractors", "nps_count"),
+    "response_rate": ("responses", "surveys_sent"),
+    "complaints": ("complaints",),
+    "avg_acknowledge_h": ("acknowledge_sum_s", "complaints_acknowledged"),
+    "avg_resolve_h": ("resolve_sum_s", "complaints_resolved"),
+    "complaints_overdue_share": ("complaints_overdue", "complaints"),
+    "appointments_kept_share": ("appointments_kept", "appointments"),
+    "reminders_on_time_share": ("reminders_on_time", "reminders_due"),
+    "alerts": ("alerts",),
+    "avg_alert_recovery_min": ("alert_recovery_sum_s", "alerts_cleared"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Metric:
     """How to read a KPI: its unit, and whether a higher value is better."""

@@ -96,6 +96,8 @@ def export_response(table: Table, fmt: str, *, suffix: str = "") -> HttpResponse
 def _raw(value: Any, unit: str) -> Any:
     if value is None:
         return ""
+    if unit == "count" and isinstance(value, float) and value.is_integer():
+        return int(value)  # sums come back as floats; a count reads "10", not "10.0"
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     return value

@@ -15,7 +15,7 @@ from accounts.admin_scoping import BranchScopedAdmin, PlatformOnlyAdmin
 from accounts.models import Branch, Membership, OutboxEvent, Role
 from crm.models import CustomerBranch, Interaction
 from feedback.models import SurveyResponse
-from kpi.models import KpiSnapshot
+from kpi.models import KpiRollup
 from queueing.models import Counter, CounterEvent, Service
 from reception.models import Visit
 
@@ -69,8 +69,8 @@ def branch_a(branch, cash, counter, teller):
     SurveyResponse.objects.create(
         branch=branch, channel="counter_pad", satisfaction=5, submitted_at=timezone.now()
     )
-    KpiSnapshot.objects.create(
-        branch=branch, day=timezone.localdate(), served=3, computed_at=timezone.now()
+    KpiRollup.objects.create(
+        branch=branch, day=timezone.localdate(), hour=9, weekday=0, service=cash, served=3
     )
     CounterEvent.objects.create(
         counter=counter,
@@ -170,7 +170,7 @@ def test_another_branch_and_its_staff_are_not_found(b_admin_client, branch_a, br
 
 
 @pytest.mark.parametrize(
-    "model", [SurveyResponse, KpiSnapshot, CounterEvent, LogEntry, get_user_model()]
+    "model", [SurveyResponse, KpiRollup, CounterEvent, LogEntry, get_user_model()]
 )
 def test_records_of_another_branch_are_not_listed(b_admin_client, branch_a, branch_b, model):
     response = b_admin_client.get(changelist(model))

@@ -11,7 +11,6 @@ from crm.models import Customer, Interaction
 from crm.services import interaction_record
 from feedback.links import survey_token
 from feedback.models import SurveyInvitation, SurveyResponse
-from kpi.models import KpiSnapshot
 from queueing import services as queue
 from reception.models import Visit
 
@@ -341,19 +340,8 @@ def test_it_serves_todays_live_figures(as_user, branch_head, branch, cash):
     assert response.json()["diverted"] == 0
 
 
-def test_it_serves_a_days_snapshots(as_user, branch_head, branch):
-    day = timezone.localdate() - timedelta(days=1)
-    KpiSnapshot.objects.create(branch=branch, day=day, issued=7, computed_at=timezone.now())
-    client = as_user(branch_head)
-    body = client.get(url("kpi-snapshot-list"), {"day": day.isoformat()}).json()
-    assert [(s["issued"], s["hour"], s["service_code"]) for s in body] == [(7, None, "")]
-    assert client.get(url("kpi-snapshot-list")).json() == []
-    assert client.get(url("kpi-snapshot-list"), {"day": "31/12"}).status_code == 400
-
-
 def test_it_forbids_tellers_the_kpis(as_user, teller):
     assert as_user(teller).get(url("kpi-today")).status_code == 403
-    assert as_user(teller).get(url("kpi-snapshot-list")).status_code == 403
 
 
 # --- anonymous callers and branch isolation ----------------------------------------------------
@@ -367,7 +355,6 @@ def test_it_forbids_tellers_the_kpis(as_user, teller):
         "feedback-invitation-list",
         "feedback-response-list",
         "kpi-today",
-        "kpi-snapshot-list",
     ],
 )
 def test_it_turns_away_anonymous_callers(as_user, db, name):

@@ -76,7 +76,10 @@ CONTRACT = {
     "/api/feedback/suggestions/": {"get", "post"},
     "/api/feedback/suggestions/{id}/answer/": {"post"},
     "/api/kpi/today/": {"get"},
-    "/api/kpi/snapshots/": {"get"},
+    # Issue 9: KPI series, the region ranking, targets (the snapshots endpoint is gone).
+    "/api/kpi/series/": {"get"},
+    "/api/kpi/region/": {"get"},
+    "/api/kpi/targets/": {"get", "put"},
 }
 
 

@@ -1,15 +1,17 @@
-"""KPI arithmetic (pure), snapshot recomputation and its Celery tasks."""
+"""KPI arithmetic (pure), the rollups built from a day made with the queue's own services, and
+the Celery tasks (the rollups' detailed known answers: tests/test_kpi_rollups.py)."""
 
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db.models import Sum
 
 from feedback.models import SurveyResponse
 from kpi import services, tasks
-from kpi.metrics import Figures, TicketRow, ticket_figures
-from kpi.models import KpiSnapshot
+from kpi.metrics import SUM_FIELDS, Figures, TicketRow, kpi_values, ticket_figures
+from kpi.models import KpiRollup
 from queueing import services as queue
 from reception.services import visit_register
 
@@ -83,7 +85,7 @@ def test_it_ignores_served_rows_missing_times_in_the_averages():
     assert figures.within_target_share == 1.0
 
 
-# --- snapshots -----------------------------------------------------------------------------------
+# --- rollups -----------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -117,54 +119,41 @@ def day_of_work(branch, cash, loans, counter, teller, lobby_manager):
         )
 
 
-def snapshot(branch, *, hour=None, service_code=""):
-    return KpiSnapshot.objects.get(branch=branch, day=DAY, hour=hour, service_code=service_code)
-
-
-def test_it_writes_whole_day_per_hour_and_per_service_snapshots(branch, day_of_work):
-    written = services.snapshot_recompute(branch=branch, day=DAY)
-    # whole day + hours 09 and 10 + services cash and loan
-    assert written == 5 == KpiSnapshot.objects.filter(branch=branch, day=DAY).count()
-    whole = snapshot(branch)
-    assert (whole.issued, whole.served, whole.no_shows, whole.diverted) == (3, 2, 0, 1)
-    assert whole.avg_wait_s == 12 * 60
-    assert whole.avg_handle_s == 4 * 60
-    assert whole.within_target_share == 0.5
-    assert (whole.avg_satisfaction, whole.responses) == (4.0, 1)
-    assert (snapshot(branch, hour=9).issued, snapshot(branch, hour=10).issued) == (2, 1)
-    assert snapshot(branch, hour=9).avg_satisfaction is None
-    assert (
-        snapshot(branch, service_code="cash").served,
-        snapshot(branch, service_code="loan").served,
-    ) == (2, 0)
-    assert snapshot(branch, service_code="cash").diverted == 0
-
-
-def test_it_recomputes_idempotently(branch, day_of_work):
-    services.snapshot_recompute(branch=branch, day=DAY)
-    first = list(KpiSnapshot.objects.values_list("hour", "service_code", "issued", "served"))
-    services.snapshot_recompute(branch=branch, day=DAY)
-    again = list(KpiSnapshot.objects.values_list("hour", "service_code", "issued", "served"))
-    assert sorted(first, key=str) == sorted(again, key=str)
-    assert KpiSnapshot.objects.count() == 5
-
-
-def test_it_leaves_other_days_and_branches_alone(branch, other_branch, day_of_work):
-    services.snapshot_recompute(branch=branch, day=DAY)
-    assert services.snapshot_recompute(branch=other_branch, day=DAY) == 0
-    assert services.snapshot_recompute(branch=branch, day=DAY - timedelta(days=1)) == 0
-    assert KpiSnapshot.objects.filter(branch=branch, day=DAY).count() == 5
-    assert not KpiSnapshot.objects.filter(branch=other_branch).exists()
+def test_the_queues_own_services_give_the_rollups_the_same_day(branch, cash, loans, day_of_work):
+    """The day_of_work above, made with the queue's services: the rollups agree with the live
+    arithmetic (metrics.ticket_figures) on what both count."""
+    written = services.rollup_recompute_day(branch=branch, day=DAY)
+    rows = KpiRollup.objects.filter(branch=branch, day=DAY)
+    assert written == rows.count() > 0
+    sums = rows.aggregate(**{name: Sum(name) for name in SUM_FIELDS})
+    assert (sums["tickets"], sums["customers"], sums["served"], sums["visits"]) == (3, 3, 2, 1)
+    assert sums["diverted"] == 1
+    kpis = kpi_values(sums)
+    assert kpis["avg_wait_s"] == 12 * 60
+    assert kpis["avg_handle_s"] == 4 * 60
+    assert kpis["within_target_share"] == 0.5
+    # The pad's answer names no ticket: it belongs to the day it was given.
+    assert (sums["csat_count"], sums["csat_sum"], sums["responses"]) == (1, 4, 0)
+    by_hour = dict(rows.values_list("hour").annotate(n=Sum("tickets")).values_list("hour", "n"))
+    assert {h: n for h, n in by_hour.items() if n} == {9: 2, 10: 1}
+    by_service = dict(
+        rows.values_list("service__code")
+        .annotate(n=Sum("served"))
+        .values_list("service__code", "n")
+    )
+    assert (by_service["cash"], by_service.get("loan", 0)) == (2, 0)
 
 
 def test_the_task_recomputes_today_for_every_branch(branch, other_branch, day_of_work):
     with time_machine.travel(T0 + timedelta(hours=8), tick=False):
-        assert tasks.recompute_today() == 5
-    assert KpiSnapshot.objects.filter(branch=branch, day=DAY).count() == 5
+        written = tasks.recompute_today()
+    assert written == KpiRollup.objects.filter(branch=branch, day=DAY).count() > 0
+    assert not KpiRollup.objects.filter(branch=other_branch).exists()
 
 
-def test_the_task_recomputes_yesterday_in_each_branchs_time_zone(branch, day_of_work):
-    # 01:00 on the 24th in Shanghai is still the 23rd in UTC; "yesterday" is the 23rd here.
+def test_the_nightly_task_recomputes_the_last_week_in_each_branchs_time_zone(branch, day_of_work):
+    # 01:00 on the 24th in Shanghai is still the 23rd in UTC; the 23rd is in the last week.
     with time_machine.travel(datetime(2026, 11, 24, 1, 0, tzinfo=SHANGHAI), tick=False):
-        assert tasks.recompute_yesterday() == 5
-    assert snapshot(branch).served == 2
+        tasks.recompute_recent()
+    served = KpiRollup.objects.filter(branch=branch, day=DAY).aggregate(n=Sum("served"))["n"]
+    assert served == 2

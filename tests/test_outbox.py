@@ -155,8 +155,9 @@ def test_every_ticket_transition_another_app_acts_on_is_an_event_with_its_listen
     finished = OutboxEvent.objects.get(topic=events.TICKET_FINISHED)
     assert finished.payload == {"ticket_id": ticket.pk, "branch_id": branch.pk, "action": "finish"}
     assert finished.branch == branch
-    assert list(finished.deliveries.values_list("listener", flat=True)) == [
-        "reception.record_ticket_end"
+    assert sorted(finished.deliveries.values_list("listener", flat=True)) == [
+        "kpi.mark_day",  # issue 9: the ticket's day is rebuilt
+        "reception.record_ticket_end",
     ]
 
 
@@ -199,9 +200,9 @@ def test_the_sweep_delivers_when_the_process_dies_after_commit(
     assert called.status == "done"  # committed before the crash
     assert not Interaction.objects.exists()  # nobody delivered the event
 
-    # Beat's sweep delivers reception's listener; the CRM event that listener publishes is
-    # delivered to feedback by its own after-commit nudge.
-    assert relay_outbox() == 1
+    # Beat's sweep delivers reception's listener (and kpi's, issue 9); the CRM event that
+    # listener publishes is delivered to feedback by its own after-commit nudge.
+    assert relay_outbox() == 2
     interaction = Interaction.objects.get(source=f"ticket:{visit.ticket_id}")
     assert SurveyInvitation.objects.filter(interaction=interaction).count() == 1
     assert relay_outbox() == 0  # nothing left, nothing delivered twice

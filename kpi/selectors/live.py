@@ -12,7 +12,6 @@ from queueing.selectors import waiting_by_service
 from reception.models import Visit
 
 from ..metrics import TicketRow, ticket_figures
-from ..models import KpiSnapshot
 
 
 def ticket_rows(*, branch: Branch, day: date) -> list[tuple[TicketRow, int]]:
@@ -58,10 +57,6 @@ def today_summary(*, branch: Branch) -> dict:
         "avg_satisfaction": satisfaction["avg"],
         "responses": satisfaction["count"],
     }
-
-
-def snapshots_for_day(*, branch: Branch, day: date):
-    return KpiSnapshot.objects.filter(branch=branch, day=day)
 
 
 def figures_by_service_and_hour(*, branch: Branch, day: date) -> dict:

@@ -17,11 +17,12 @@ from django.db.models.functions import TruncMonth, TruncQuarter, TruncWeek
 
 from accounts.models import Branch
 
-from ..metrics import MAX_FIELDS, SUM_FIELDS, kpi_values
+from ..metrics import MAX_FIELDS, METRIC_FIELDS, SUM_FIELDS, kpi_values
 from ..models import KpiRollup, KpiTarget
 
 __all__ = [
     "GROUPINGS",
+    "fields_for",
     "kpi_targets",
     "rollup_queryset",
     "rollup_rows",
@@ -68,13 +69,19 @@ def rollup_rows(
     group_by: Sequence[str] = (),
     service_ids: Sequence[int] | None = None,
     teller_id: int | None = None,
+    fields: Iterable[str] | None = None,
 ) -> list[dict[str, Any]]:
     """One dict per group: the group's keys (as named in `group_by`), every summed column, and
     `kpis` (metrics.kpi_values of the sums). Ordered by the group keys. "half" (a half-year,
-    as the banks survey) is "quarter" grouped by the caller: see kpi.metrics if needed."""
+    as the banks survey) is "quarter" grouped by the caller: see kpi.metrics if needed.
+
+    `fields`: sum only these columns (e.g. metrics.METRIC_FIELDS[metric], or
+    `fields_for(metrics)`); a wide slice then reads a few columns instead of ~65. The row has
+    only those columns, and `kpis` only the metrics they are enough for."""
     unknown = set(group_by) - set(GROUPINGS)
     if unknown:
         raise ValueError(f"cannot group by {sorted(unknown)}")
+    columns = _columns(fields)
     rows = rollup_queryset(
         branches=branches,
         date_from=date_from,
@@ -87,11 +94,16 @@ def rollup_rows(
         rows = rows.values(*(f"g_{key}" for key in group_by)).order_by(
             *(f"g_{key}" for key in group_by)
         )
-    aggregates = {name: Sum(name) for name in SUM_FIELDS}
-    aggregates.update({name: Max(name) for name in MAX_FIELDS})
+    aggregates = {name: Max(name) if name in MAX_FIELDS else Sum(name) for name in columns}
     if not group_by:
-        return [_finish(rows.aggregate(**aggregates), group_by)]
-    return [_finish(row, group_by) for row in rows.annotate(**aggregates)]
+        return [_finish(rows.aggregate(**aggregates), group_by, columns)]
+    return [_finish(row, group_by, columns) for row in rows.annotate(**aggregates)]
+
+
+def fields_for(metrics: Iterable[str]) -> tuple[str, ...]:
+    """The rollup columns the given KPIs (kpi.metrics.METRICS keys) are computed from."""
+    needed = {name for metric in metrics for name in METRIC_FIELDS[metric]}
+    return tuple(name for name in (*SUM_FIELDS, *MAX_FIELDS) if name in needed)
 
 
 def rollup_total(**slice_args: Any) -> dict[str, Any]:
@@ -108,9 +120,25 @@ def _expression(grouping: Any) -> Any:
     return F(grouping) if isinstance(grouping, str) else grouping
 
 
-def _finish(row: dict[str, Any], group_by: Sequence[str]) -> dict[str, Any]:
+def _columns(fields: Iterable[str] | None) -> tuple[str, ...]:
+    every = (*SUM_FIELDS, *MAX_FIELDS)
+    if fields is None:
+        return every
+    chosen = set(fields)
+    unknown = chosen - set(every)
+    if unknown:
+        raise ValueError(f"no rollup column {sorted(unknown)}")
+    return tuple(name for name in every if name in chosen)
+
+
+def _finish(row: dict[str, Any], group_by: Sequence[str], columns: Sequence[str]) -> dict[str, Any]:
     result = {key: row.get(f"g_{key}") for key in group_by}
-    for name in (*SUM_FIELDS, *MAX_FIELDS):
+    for name in columns:
         result[name] = row.get(name) or 0
-    result["kpis"] = kpi_values(result)
+    kpis = kpi_values(result)
+    if len(columns) < len(SUM_FIELDS) + len(MAX_FIELDS):
+        # A partial sum would give wrong values for the KPIs it lacks columns for: leave them out.
+        summed = set(columns)
+        kpis = {key: value for key, value in kpis.items() if set(METRIC_FIELDS[key]) <= summed}
+    result["kpis"] = kpis
     return result

@@ -1,6 +1,9 @@
 """Pages of this app (thin: parse, call a service or selector, render).
 
 The branch head's "today" page: live figures from kpi.selectors, in the branch's time zone.
+Its live block (queue now, served / within target / satisfaction so far, open alerts) is a
+fragment the page re-reads with htmx every 30 s (kpi:today-live): a manager's page, where a
+half-minute lag is fine and a small fixed set of queries per poll costs little.
 """
 
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +15,9 @@ from accounts.access import staff_required
 from accounts.models import Role
 
 from .. import selectors
+from .dashboard import nav_links
+
+LIVE_REFRESH_SECONDS = 30
 
 # The bar chart's drawing units (an inline SVG scales to the page width via its viewBox).
 CHART_HEIGHT = 160
@@ -107,8 +113,43 @@ def today(request: HttpRequest) -> HttpResponse:
         "waiting_total": sum(row["waiting"] for row in services),
         "hours": breakdown["hours"],
         "chart": _hour_chart(breakdown["hours"]),
+        "live": _live_context(branch, summary=summary),
+        "nav": nav_links(request, "today"),
+        "refresh_seconds": LIVE_REFRESH_SECONDS,
     }
     return render(request, "kpi/today.html", context)
 
 
-urlpatterns = [path("", today, name="today")]
+def _live_context(branch, *, summary: dict | None = None) -> dict:
+    live = selectors.live_today(branch=branch, summary=summary)
+    summary = live["summary"]
+    figures = summary["figures"]
+    return {
+        **live,
+        "queue": [
+            {**row, "longest_wait": duration(row["longest_wait_s"] if row["waiting"] else None)}
+            for row in live["queue"]
+        ],
+        "longest_wait": duration(live["longest_wait_s"] if live["waiting_total"] else None),
+        "served": figures.served,
+        "issued": figures.issued,
+        "within_target": share(figures.within_target_share),
+        "avg_satisfaction": summary["avg_satisfaction"],
+        "responses": summary["responses"],
+    }
+
+
+@staff_required(Role.BRANCH_HEAD)
+def today_live(request: HttpRequest) -> HttpResponse:
+    """The live block alone, for the page's 30-second htmx refresh."""
+    return render(
+        request,
+        "kpi/_today_live.html",
+        {"live": _live_context(request.branch), "refresh_seconds": LIVE_REFRESH_SECONDS},
+    )
+
+
+urlpatterns = [
+    path("", today, name="today"),
+    path("live/", today_live, name="today-live"),
+]
