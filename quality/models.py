@@ -342,6 +342,9 @@ class InspectionResult(models.Model):
     item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="+")
     category = models.SlugField(_("category"), max_length=30)
     weight = models.PositiveSmallIntegerField(_("weight"))
+    text = models.CharField(_("item"), max_length=300, blank=True)
+    # False until the inspector answers; `passed` None on an answered item: not applicable.
+    answered = models.BooleanField(_("answered"), default=False)
     passed = models.BooleanField(_("passed"), null=True)  # None: not applicable
     note = models.CharField(_("note"), max_length=500, blank=True)
 

@@ -43,16 +43,26 @@ DEFAULT_POINTS: tuple[dict, ...] = (
 
 
 def snapshot_point(
-    *, key: str, label_zh: str, label_zh_hant: str = "", label_en: str = "", required: bool
+    *,
+    key: str,
+    label_zh: str,
+    label_zh_hant: str = "",
+    label_en: str = "",
+    required: bool,
+    clause_ref: str = "",
 ) -> dict:
-    """One point as a version keeps it (JSON)."""
-    return {
+    """One point as a version keeps it (JSON). The standard's clause only when the point names
+    one, so versions frozen before clauses existed compare equal to today's points."""
+    point = {
         "key": key,
         "label_zh": label_zh,
         "label_zh_hant": label_zh_hant or "",
         "label_en": label_en or "",
         "required": bool(required),
     }
+    if clause_ref:
+        point["clause_ref"] = clause_ref
+    return point
 
 
 def point_label(point: Mapping, language: str) -> str:

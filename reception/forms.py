@@ -253,8 +253,13 @@ class FinishForm(forms.Form):
 
     def point_options(self) -> list[dict]:
         """Each point's checkbox, and whether it is required (the counter's checklist)."""
+        clauses = {point["key"]: point.get("clause_ref", "") for point in self.points}
         return [
-            {"option": option, "required": option.data["value"] in self.required_keys}
+            {
+                "option": option,
+                "required": option.data["value"] in self.required_keys,
+                "clause_ref": clauses.get(option.data["value"], ""),
+            }
             for option in self["checked_points"]
         ]
 

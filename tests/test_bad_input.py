@@ -176,6 +176,9 @@ def one_of_each(as_user, branch, admin, lobby_manager, teller, cash, counter):
     from crm.services import complaint_log  # complaints (issue 7)
 
     complaint_log(branch=branch, channel="counter", severity="low", subject="x", by=teller)
+    from .factories_inspections import quality_rows  # inspections, findings, training (issue 10)
+
+    quality_rows(branch, admin)
     return {"pk": customer.pk}
 
 

@@ -1,1 +1,1 @@
-"""(being written)"""
+"""Benchmarking has no rows of its own to administer."""

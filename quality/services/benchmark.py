@@ -1,1 +1,3 @@
-"""(being written)"""
+"""Benchmarking has no state changes: see selectors.benchmark."""
+
+__all__: list[str] = []

@@ -74,6 +74,7 @@ def control_points_rows(points: list[dict], language: str, checked=()) -> list[d
             "label": controls.point_label(point, language),
             "required": bool(point.get("required")),
             "checked": point["key"] in ticked,
+            "clause_ref": point.get("clause_ref", ""),
         }
         for point in points
     ]

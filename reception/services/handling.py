@@ -52,6 +52,7 @@ def _current_points(service: Service) -> list[dict]:
             label_zh_hant=point.label_zh_hant,
             label_en=point.label_en,
             required=point.required,
+            clause_ref=point.clause_ref,
         )
         for point in ControlPoint.objects.filter(service=service, is_active=True).order_by(
             "sort_order", "pk"
