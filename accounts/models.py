@@ -82,7 +82,7 @@ class Branch(models.Model):
         ),
     )
     aging_enabled = models.BooleanField(
-        _("age tickets past target wait to the front"), default=True
+        _("tickets past their target wait skip the counter's service order"), default=True
     )
     max_recalls = models.PositiveSmallIntegerField(
         _("recalls before no-show"),

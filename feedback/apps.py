@@ -14,3 +14,4 @@ class FeedbackConfig(AppConfig):
         from .loop_timeline import register_loop_timeline  # follow-ups (issue 8)
 
         register_loop_timeline()
+        from . import simulation  # noqa: F401  (its part of manage.py simulate_day)

@@ -21,6 +21,7 @@ __all__ = [
     "WaitingTicket",
     "bypassed_by",
     "choose_next",
+    "is_aged",
     "is_eligible",
     "is_urgent",
     "routing_order",
@@ -62,7 +63,10 @@ class RoutingPolicy:
     """Per-branch knobs that keep priority customers from starving regular ones."""
 
     max_bypass: int = 3  # K: no REGULAR ticket is passed over by more than K priority tickets
-    aging_enabled: bool = True  # a ticket waiting past its service's target wait goes first
+    # A ticket waiting past its service's target wait stops being held back by the counter's
+    # skill order (it ranks as the counter's primary line); the bound K, not aging, protects
+    # regular customers from priority classes.
+    aging_enabled: bool = True
     target_waits: Mapping[str, timedelta] = field(default_factory=dict)  # service_code -> wait
 
     def __post_init__(self) -> None:
@@ -93,14 +97,20 @@ def is_eligible(ticket: WaitingTicket, counter: CounterSkills) -> bool:
 
 
 def is_urgent(ticket: WaitingTicket, now: datetime, policy: RoutingPolicy) -> bool:
-    """Whether the ticket has waited long enough to jump every priority rule.
+    """Whether the ticket jumps every priority rule: it has already been passed over
+    ``max_bypass`` times (the starvation bound). ``now`` is unused since aging stopped making
+    tickets urgent (docs/routing.md, "Why aging does not jump priority classes"); it stays so
+    callers need not change."""
+    return ticket.bypass_count >= policy.max_bypass
 
-    Two ways: it has already been passed over ``max_bypass`` times (the starvation bound), or
-    aging is on and it has waited at least its service's target wait (a promise made to the
-    customer). Services without a target wait never age.
+
+def is_aged(ticket: WaitingTicket, now: datetime, policy: RoutingPolicy) -> bool:
+    """Whether aging is on and the ticket has waited at least its service's target wait.
+
+    An aged ticket is no longer held back by the counter's skill order: it ranks as the
+    counter's primary line, so among its priority class it is served by arrival at every
+    counter that can serve it. Services without a target wait never age.
     """
-    if ticket.bypass_count >= policy.max_bypass:
-        return True
     if not policy.aging_enabled:
         return False
     target = policy.target_waits.get(ticket.service_code)
@@ -115,17 +125,30 @@ def choose_next(
 ) -> WaitingTicket | None:
     """The ticket this counter should call now, or None when it can serve nobody waiting.
 
-    Urgent tickets first, oldest arrival first. Otherwise customer priority class first, then
-    the counter's skill order, then arrival. O(n): one pass, no sort.
+    Urgent tickets (passed over K times) first, oldest arrival first; but a priority ticket
+    that arrived before the oldest urgent one goes before it (oldest first): it passed nobody
+    urgent, and without this, under overload, priority customers wait behind every regular one
+    (docs/routing.md). Otherwise customer priority class first, then the counter's skill order
+    (an aged ticket ranks as primary), then arrival. O(n): one pass, no sort.
     """
     eligible = [ticket for ticket in waiting if is_eligible(ticket, counter)]
     if not eligible:
         return None
     urgent = [ticket for ticket in eligible if is_urgent(ticket, now, policy)]
     if urgent:
-        return min(urgent, key=_urgent_key)
+        oldest_urgent = _urgent_key(min(urgent, key=_urgent_key))
+        candidates = [
+            ticket
+            for ticket in eligible
+            if _urgent_key(ticket) <= oldest_urgent
+            and (ticket.priority < PriorityClass.REGULAR or _urgent_key(ticket) == oldest_urgent)
+        ]
+        return min(candidates, key=_urgent_key)
     ranks = _skill_ranks(counter)
-    return min(eligible, key=lambda ticket: _normal_key(ticket, counter, ranks))
+    return min(
+        eligible,
+        key=lambda ticket: _normal_key(ticket, counter, ranks, is_aged(ticket, now, policy)),
+    )
 
 
 def bypassed_by(
@@ -138,7 +161,7 @@ def bypassed_by(
     Only a priority customer (any class above REGULAR) calling ahead of a regular customer who
     arrived strictly earlier and could have been served here counts. A regular customer of a
     service the counter prefers does not: that is the counter's skill order, not a priority
-    jump, and aging covers it. The caller adds 1 to ``bypass_count`` of exactly these tickets,
+    jump, and aging limits it. The caller adds 1 to ``bypass_count`` of exactly these tickets,
     in the same transaction as the call. O(n).
     """
     if chosen.priority >= PriorityClass.REGULAR:
@@ -164,8 +187,8 @@ def routing_order(
 
     Equivalent to calling choose_next over and over, adding the bypassed_by counts after each
     call (a regular customer passed over K times becomes urgent part-way through), but without
-    the quadratic rescans: two heaps, plus a walk over the earlier regular tickets each time a
-    priority ticket is called. The tests check the equivalence. Returns the caller's objects
+    the quadratic rescans: three heaps (urgent, priority by arrival, normal), plus a walk over
+    the earlier regular tickets each time a priority ticket is called. The tests check the equivalence. Returns the caller's objects
     unchanged; the bypass counts it accumulates are internal.
     """
     eligible = [ticket for ticket in waiting if is_eligible(ticket, counter)]
@@ -177,13 +200,18 @@ def routing_order(
     # Heap entries end with the index into `eligible`; the ids before it keep them unique, so
     # tickets themselves are never compared.
     urgent_heap: list[tuple[datetime, int, int]] = []
+    priority_heap: list[tuple[datetime, int, int]] = []  # every priority ticket, by arrival
     normal_heap: list[tuple[int, int, datetime, int, int]] = []
     for index, ticket in enumerate(eligible):
+        if ticket.priority < PriorityClass.REGULAR:
+            priority_heap.append((*_urgent_key(ticket), index))
         if urgent[index]:
             urgent_heap.append((*_urgent_key(ticket), index))
         else:
-            normal_heap.append((*_normal_key(ticket, counter, ranks), index))
+            aged = is_aged(ticket, now, policy)
+            normal_heap.append((*_normal_key(ticket, counter, ranks, aged), index))
     heapq.heapify(urgent_heap)
+    heapq.heapify(priority_heap)
     heapq.heapify(normal_heap)
 
     # Regular tickets that can still become urgent by being passed over, oldest first, so the
@@ -199,13 +227,23 @@ def routing_order(
     regular_arrivals = [eligible[index].arrived_at for index in regular_indexes]
 
     order: list[WaitingTicket] = []
-    while urgent_heap or normal_heap:
+    while True:
+        # Entries are left behind when their ticket is served through another heap.
+        while urgent_heap and served[urgent_heap[0][-1]]:
+            heapq.heappop(urgent_heap)
+        while priority_heap and served[priority_heap[0][-1]]:
+            heapq.heappop(priority_heap)
         if urgent_heap:
-            index = heapq.heappop(urgent_heap)[-1]
-        else:
+            if priority_heap and priority_heap[0][:2] < urgent_heap[0][:2]:
+                index = heapq.heappop(priority_heap)[-1]  # arrived before every urgent one
+            else:
+                index = heapq.heappop(urgent_heap)[-1]
+        elif normal_heap:
             index = heapq.heappop(normal_heap)[-1]
-            if urgent[index]:  # moved to the urgent heap after it was pushed here
+            if urgent[index] or served[index]:  # moved to the urgent heap, or served already
                 continue
+        else:
+            break
         served[index] = True
         chosen = eligible[index]
         order.append(chosen)
@@ -236,12 +274,16 @@ def _urgent_key(ticket: WaitingTicket) -> tuple[datetime, int]:
 
 
 def _normal_key(
-    ticket: WaitingTicket, counter: CounterSkills, ranks: Mapping[str, int]
+    ticket: WaitingTicket, counter: CounterSkills, ranks: Mapping[str, int], aged: bool = False
 ) -> tuple[int, int, datetime, int]:
     """Priority class, then skill rank, then arrival, then id (for determinism).
 
     A ticket transferred to this named counter ranks as the counter's primary line whatever its
-    service, because no other counter can ever take it.
+    service, because no other counter can ever take it; so does an aged ticket, because it has
+    waited its service's target wait and the counter's preference no longer holds it back.
     """
-    rank = 0 if ticket.target_counter_id == counter.counter_id else ranks[ticket.service_code]
+    if aged or ticket.target_counter_id == counter.counter_id:
+        rank = 0
+    else:
+        rank = ranks[ticket.service_code]
     return (int(ticket.priority), rank, ticket.arrived_at, ticket.id)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Branch
@@ -202,12 +202,41 @@ def recent_calls(*, branch: Branch, limit: int = 8) -> list[Ticket]:
     )
 
 
-def handling_stats(*, branch: Branch, sample: int = 30) -> eta.HandlingStats:
+def walkaway_rate_today(*, branch: Branch, waiting: Iterable[routing.WaitingTicket] = ()) -> float:
+    """Today's walk-aways per second of waiting (eta.walkaway_rate), for the estimate's replay.
+
+    A walk-away is a customer called but not there (NO_SHOW after a call; a remote customer who
+    never came is never called). The waiting time is everyone's who was called today plus the
+    ``waiting`` tickets' so far. One aggregate on the (branch, business_date) index: it reads
+    today's tickets only, whatever the history."""
+    now = timezone.now()
+    today = (
+        Ticket.objects.filter(
+            branch=branch, business_date=branch_today(branch), called_at__isnull=False
+        )
+        .order_by()
+        .aggregate(
+            walkaways=Count("pk", filter=Q(status=TicketStatus.NO_SHOW)),
+            waited=Sum(F("called_at") - F("arrived_at")),
+        )
+    )
+    waited_s = today["waited"].total_seconds() if today["waited"] else 0.0
+    waited_s += sum(max(0.0, (now - t.arrived_at).total_seconds()) for t in waiting)
+    return eta.walkaway_rate(today["walkaways"], max(0.0, waited_s))
+
+
+def handling_stats(
+    *, branch: Branch, sample: int = 100, waiting: Iterable[routing.WaitingTicket] = ()
+) -> eta.HandlingStats:
     """Recent mean handling time per service, shrunk toward the standard when data is thin and
-    each case capped (a "Finish" pressed an hour late must not set everyone's wait).
+    each case capped (a "Finish" pressed an hour late must not set everyone's wait), and
+    today's walk-away rate (walkaway_rate_today, with the ``waiting`` tickets' time so far).
 
     One query for the branch (newest first), then the last `sample` per service in Python:
-    customers' status pages poll this, so it must not cost a query per service."""
+    customers' status pages poll this, so it must not cost a query per service. 100 rather
+    than 30: on simulated steady days 30 cases put the estimate 7 % further from the best
+    possible (docs/benchmarks.md, "Branch simulator"); the row count is bounded, the query
+    count unchanged."""
     since = timezone.now() - timedelta(days=14)
     services = list(services_for_branch(branch=branch))
     recent: dict[int, list[float]] = {service.pk: [] for service in services}
@@ -228,6 +257,7 @@ def handling_stats(*, branch: Branch, sample: int = 30) -> eta.HandlingStats:
         if durations is not None and len(durations) < sample:
             durations.append((finished - started).total_seconds())
     return eta.HandlingStats(
+        walkaway_rate_per_s=walkaway_rate_today(branch=branch, waiting=waiting),
         mean_s={
             service.code: eta.handling_mean(
                 recent[service.pk],
@@ -235,7 +265,7 @@ def handling_stats(*, branch: Branch, sample: int = 30) -> eta.HandlingStats:
                 cap_factor=eta.HANDLING_CAP_FACTOR,
             )
             for service in services
-        }
+        },
     )
 
 
@@ -255,8 +285,8 @@ def counter_states(*, branch: Branch, stats: eta.HandlingStats) -> list[eta.Coun
         if current is not None:
             expected = stats.mean_s.get(current.service.code, 0.0)
             began = current.started_at or current.called_at or now
-            # Someone over their expected time is probably nearly done, not done: keep a floor.
-            busy = max(expected - (now - began).total_seconds(), expected * 0.1)
+            # Conditional on the time already spent (a case past its usual time has a tail left).
+            busy = eta.expected_residual(expected, (now - began).total_seconds())
         states.append(
             eta.CounterState(counter_id=counter.pk, service_codes=codes, busy_until_estimate_s=busy)
         )
@@ -283,12 +313,12 @@ def remote_snapshot(*, branch: Branch) -> list[routing.WaitingTicket]:
 def branch_outlook(*, branch: Branch) -> Outlook:
     """Every waiting and remote ticket's estimate for the branch (see Outlook).
 
-    The expensive, branch-wide half of a status page (~20 queries); it is the same for every
-    phone of the branch, so the status fragment computes it once per queue version
-    (queueing/fragments.py) and each phone only reads its own ticket."""
+    The expensive, branch-wide half of a status page (~20 queries, one of them today's walk-away
+    rate); it is the same for every phone of the branch, so the status fragment computes it
+    once per queue version (queueing/fragments.py) and each phone only reads its own ticket."""
     snapshot = waiting_snapshot(branch=branch)
     remote = remote_snapshot(branch=branch)
-    stats = handling_stats(branch=branch)
+    stats = handling_stats(branch=branch, waiting=snapshot)
     counters = counter_states(branch=branch, stats=stats)
     policy = routing_policy(branch=branch)
     now = timezone.now()

@@ -681,10 +681,14 @@ def _sweep_one(
     return skipped, fate.expire
 
 
-def remote_tickets_sweep(*, now: datetime | None = None) -> tuple[int, int]:
+def remote_tickets_sweep(
+    *, now: datetime | None = None, ticket_ids: Iterable[int] | None = None
+) -> tuple[int, int]:
     """Every branch's remote tickets: stamp skipped_at on those whose turn has passed, expire
     (no-show) those whose grace is over, and all of them once their business day has ended.
     Returns (skipped, expired). Idempotent; beat runs it every minute (queueing.tasks).
+    `ticket_ids`: only these tickets (a simulated day sweeps its own tickets at its own
+    moments, never another day's).
 
     Three reads for the whole bank (branches; remote tickets through the (branch, status,
     service) index; the day's called tickets), then one short transaction per ticket that
@@ -692,8 +696,11 @@ def remote_tickets_sweep(*, now: datetime | None = None) -> tuple[int, int]:
     """
     now = now or timezone.now()
     branches = {b.pk: b for b in Branch.objects.all()}
+    remote_tickets = Ticket.objects.filter(branch_id__in=list(branches), status=TicketStatus.REMOTE)
+    if ticket_ids is not None:
+        remote_tickets = remote_tickets.filter(pk__in=list(ticket_ids))
     tickets = list(
-        Ticket.objects.filter(branch_id__in=list(branches), status=TicketStatus.REMOTE).only(
+        remote_tickets.only(
             "pk", "branch_id", "service_id", "business_date", "arrived_at", "priority", "skipped_at"
         )
     )

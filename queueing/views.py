@@ -23,7 +23,7 @@ from accounts.access import get_for_branch, staff_required
 from accounts.models import Branch, Role
 from accounts.throttle import rate_limited
 
-from . import fragments, live, remote, selectors, services
+from . import eta, fragments, live, remote, selectors, services
 from .extensions import ticket_page_links
 from .links import ticket_id_from_token, ticket_status_token
 from .models import Ticket
@@ -86,6 +86,16 @@ def _eta_minutes(eta_s: float) -> int | None:
     if math.isinf(eta_s):
         return None
     return max(1, math.ceil(eta_s / 60)) if eta_s > 0 else 0
+
+
+def _eta_range(outlook: dict) -> tuple[int, int] | None:
+    """The 80 % interval around the estimate in whole minutes ("8-16"), or None when there is
+    no number to qualify (no counter open, "any moment")."""
+    minutes = _eta_minutes(outlook["eta_s"])
+    if not minutes:
+        return None
+    low_s, high_s = eta.estimate_interval(outlook["eta_s"], outlook["people_ahead"])
+    return (min(minutes, math.floor(low_s / 60)), max(minutes, math.ceil(high_s / 60)))
 
 
 # --- The lobby display board ---------------------------------------------------------------------
@@ -286,6 +296,7 @@ def _status_state(ticket: Ticket, requested_version: str | None = None) -> dict:
         "branch": ticket.branch,
         "outlook": outlook,
         "eta_minutes": _eta_minutes(outlook["eta_s"]),
+        "eta_range": _eta_range(outlook),
         "is_final": ticket.status in FINAL,
         "go_to": _bilingual(GO_TO_COUNTER, counter=ticket.counter.number)
         if ticket.counter

@@ -23,6 +23,7 @@ __all__ = [
     "SimCustomer",
     "demo_profile",
     "draw_customers",
+    "with_fitted_handling",
 ]
 
 
@@ -127,6 +128,22 @@ class SimCustomer:
     remote: bool = False
     # A remote customer arrives at the branch this many seconds after joining; None: never.
     remote_arrives_after_s: float | None = None
+
+
+def with_fitted_handling(
+    profile: DayProfile, durations_s: Mapping[str, Sequence[float]]
+) -> DayProfile:
+    """The profile with each service's handling time fitted from history (seconds per finished
+    case, by service code) where there is enough of it; the profile's own mean otherwise."""
+    return replace(
+        profile,
+        handling={
+            code: LognormalHandling.fit(durations_s.get(code, ()), handling.mean_s)
+            if durations_s.get(code)
+            else handling
+            for code, handling in profile.handling.items()
+        },
+    )
 
 
 def draw_customers(profile: DayProfile, rng: random.Random) -> list[SimCustomer]:

@@ -16,6 +16,7 @@ from queueing.eta import (
     estimate_waits,
     handling_mean,
     naive_estimate,
+    walkaway_rate,
 )
 from queueing.routing import (
     CounterSkills,
@@ -95,15 +96,16 @@ def test_priority_customer_is_estimated_ahead_of_earlier_regulars() -> None:
 
 
 def test_aging_during_the_replay_moves_a_regular_ahead() -> None:
-    # The regular has waited 25 of its 30 minutes. The first VIP starts now; 5 minutes later
-    # the regular is overdue and goes before the second VIP, as the real counter will do.
+    # The counter prefers B. The A regular has waited 25 of its 30 minutes. The first B
+    # customer starts now; 5 minutes later the A regular is overdue, ranks as the counter's
+    # primary line and, being older, goes before the second B customer, as the real counter will.
     policy = RoutingPolicy(max_bypass=5, target_waits={"A": timedelta(minutes=30)})
     queue = [
         ticket(1, minutes_ago=25),
-        ticket(2, priority=PriorityClass.VIP, minutes_ago=1),
-        ticket(3, priority=PriorityClass.VIP),
+        ticket(2, "B", minutes_ago=1),
+        ticket(3, "B"),
     ]
-    waits = estimate_waits(queue, [free(1, "A")], FIVE_MINUTES, NOW, policy)
+    waits = estimate_waits(queue, [free(1, "B", "A")], FIVE_MINUTES, NOW, policy)
     assert waits == {2: 0.0, 1: 300.0, 3: 600.0}
 
 
@@ -300,3 +302,32 @@ def test_a_standard_set_too_short_is_still_learnt_past() -> None:
 def test_a_cap_below_one_is_refused() -> None:
     with pytest.raises(ValueError):
         handling_mean([300.0], 300.0, cap_factor=0.5)
+
+
+def test_the_walkaway_rate_is_walkaways_over_waiting_with_a_prior() -> None:
+    assert walkaway_rate(0, 0.0) == 0.0
+    # 3 walk-aways over 5 hours of waiting, plus the prior's hour without any: 1 per 2 hours.
+    assert walkaway_rate(3, 5 * 3600.0) == pytest.approx(1 / 7200)
+    with pytest.raises(ValueError):
+        walkaway_rate(-1, 10.0)
+    with pytest.raises(ValueError):
+        walkaway_rate(1, -10.0)
+
+
+def test_customers_ahead_who_may_walk_away_shorten_the_wait() -> None:
+    queue = [ticket(n, minutes_ago=10 - n) for n in range(1, 5)]
+    counters = [free(1, "A")]
+    rate = 1 / 2400  # patience of 40 minutes on average
+    stays = estimate_waits(queue, counters, FIVE_MINUTES, NOW, NO_AGING)
+    leaves = estimate_waits(
+        queue, counters, HandlingStats(FIVE_MINUTES.mean_s, walkaway_rate_per_s=rate), NOW, NO_AGING
+    )
+    assert stays == {1: 0.0, 2: 300.0, 3: 600.0, 4: 900.0}
+    # Ticket 1 is called at once (it cannot have left); ticket 2, called at 300 s, is still
+    # there with probability exp(-300 / 2400), and its expected handling shrinks accordingly.
+    assert leaves[1] == 0.0
+    assert leaves[2] == pytest.approx(300.0)
+    assert leaves[3] == pytest.approx(300.0 + 300.0 * math.exp(-300 * rate))
+    # Nobody's order changes, only the times, and each later one gains more.
+    gains = [stays[n] - leaves[n] for n in range(1, 5)]
+    assert gains[:2] == [0.0, 0.0] and 0 < gains[2] < gains[3]

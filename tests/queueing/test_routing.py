@@ -24,6 +24,7 @@ from queueing.routing import (
     WaitingTicket,
     bypassed_by,
     choose_next,
+    is_aged,
     is_eligible,
     is_urgent,
     routing_order,
@@ -134,9 +135,23 @@ def test_regular_goes_first_after_k_vips() -> None:
 
 
 def test_regular_already_passed_k_times_is_urgent() -> None:
-    waiting = [ticket(1, minute=0, bypass_count=3), ticket(2, priority=TRANSFERRED, minute=-5)]
+    waiting = [ticket(1, minute=0, bypass_count=3), ticket(2, priority=TRANSFERRED, minute=0.5)]
     chosen = choose_next(waiting, CounterSkills(1, ["A"]), at(1), NO_AGING)
     assert chosen is not None and chosen.id == 1
+
+
+def test_a_priority_ticket_older_than_every_urgent_one_goes_first() -> None:
+    # Under overload every regular can be urgent; a VIP who came before them passed none of
+    # them, so it is not made to wait behind them (and calling it counts no bypass of them).
+    waiting = [
+        ticket(1, minute=0, bypass_count=3),
+        ticket(2, priority=VIP, minute=-5),
+        ticket(3, priority=CARE, minute=-2),
+        ticket(4, priority=VIP, minute=1),  # after the urgent one: waits
+    ]
+    counter = CounterSkills(1, ["A"])
+    assert call_in_turn(waiting, counter, at(2), NO_AGING) == [2, 3, 1, 4]
+    assert bypassed_by(waiting[1], waiting, counter) == []
 
 
 def test_max_bypass_zero_is_strict_arrival_order() -> None:
@@ -149,14 +164,24 @@ def test_max_bypass_zero_is_strict_arrival_order() -> None:
     assert call_in_turn(waiting, CounterSkills(1, ["A", "B"]), at(4), policy) == [2, 3, 1]
 
 
-def test_aged_regular_goes_before_vip() -> None:
+def test_aged_ticket_is_no_longer_held_back_by_skill_order() -> None:
+    # Counter prefers B. The A regular waited first; once it reaches A's target it ranks as
+    # the counter's primary line and, being older, goes before the B regular.
     policy = RoutingPolicy(max_bypass=5, target_waits={"A": timedelta(minutes=15)})
-    waiting = [ticket(1, minute=0), ticket(2, priority=VIP, minute=14)]
-    counter = CounterSkills(1, ["A"])
+    waiting = [ticket(1, "A", minute=0), ticket(2, "B", minute=10)]
+    counter = CounterSkills(1, ["B", "A"])
     early = choose_next(waiting, counter, at(14), policy)
     late = choose_next(waiting, counter, at(15), policy)
     assert early is not None and early.id == 2
     assert late is not None and late.id == 1
+
+
+def test_aged_regular_does_not_jump_a_priority_customer() -> None:
+    # Aging lifts skill order only; the bound K protects regulars from priority customers.
+    policy = RoutingPolicy(max_bypass=5, target_waits={"A": timedelta(minutes=15)})
+    waiting = [ticket(1, minute=0), ticket(2, priority=VIP, minute=14)]
+    chosen = choose_next(waiting, CounterSkills(1, ["A"]), at(30), policy)
+    assert chosen is not None and chosen.id == 2
 
 
 def test_aging_is_off_when_disabled() -> None:
@@ -167,20 +192,23 @@ def test_aging_is_off_when_disabled() -> None:
 
 
 def test_urgent_tickets_are_served_oldest_first() -> None:
-    policy = RoutingPolicy(target_waits={"A": timedelta(minutes=10), "B": timedelta(minutes=5)})
+    policy = RoutingPolicy(max_bypass=3, aging_enabled=False)
     waiting = [
-        ticket(1, "A", minute=0),  # aged
-        ticket(2, "B", VIP, minute=-2),  # aged, older
-        ticket(3, "A", TRANSFERRED, minute=25),  # not aged
+        ticket(1, "A", minute=0, bypass_count=3),  # urgent
+        ticket(2, "B", minute=-2, bypass_count=3),  # urgent, older, secondary skill
+        ticket(3, "A", TRANSFERRED, minute=25),  # not urgent
     ]
     assert call_in_turn(waiting, CounterSkills(1, ["A", "B"]), at(30), policy) == [2, 1, 3]
 
 
 def test_is_urgent_boundaries() -> None:
     policy = RoutingPolicy(max_bypass=2, target_waits={"A": timedelta(minutes=10)})
-    assert not is_urgent(ticket(1, minute=0), at(10) - timedelta(seconds=1), policy)
-    assert is_urgent(ticket(1, minute=0), at(10), policy)
-    assert not is_urgent(ticket(1, "B", minute=0), at(600), policy)  # B has no target wait
+    assert not is_aged(ticket(1, minute=0), at(10) - timedelta(seconds=1), policy)
+    assert is_aged(ticket(1, minute=0), at(10), policy)
+    assert not is_urgent(ticket(1, minute=0), at(600), policy)  # aging never makes urgent
+    assert not is_aged(ticket(1, "B", minute=0), at(600), policy)  # B has no target wait
+    off = RoutingPolicy(aging_enabled=False, target_waits={"A": timedelta(minutes=10)})
+    assert not is_aged(ticket(1, minute=0), at(600), off)
     assert not is_urgent(ticket(1, "B", bypass_count=1), T0, policy)
     assert is_urgent(ticket(1, "B", bypass_count=2), T0, policy)
 
@@ -286,14 +314,20 @@ def test_worked_example_in_docs() -> None:
             if t.id != chosen.id
         ]
     assert steps == [
-        (101, []),  # waited 22 min, DEP target is 20: aged, so urgent
         (106, []),  # transferred to counter 3 by name; arrived before every regular
-        (104, [102, 103]),  # CARE before VIP although LOAN is the counter's second skill
-        (105, [102, 103]),  # 102 and 103 have now been passed over K = 2 times: urgent
-        (102, []),  # urgent ones oldest first, skill order no longer matters
+        (104, [101, 102, 103]),  # CARE before VIP although LOAN is the counter's second skill
+        (105, [101, 102, 103]),  # now passed over K = 2 times: all three urgent
+        (101, []),  # urgent ones oldest first, skill order no longer matters
+        (102, []),
         (103, []),
         (109, []),
     ]
+    # Aging at work: 20 minutes later LOAN 102 (09:41) has waited 39 of its 30 minutes and, with
+    # K out of the way, ranks as the counter's primary line: it goes before DEP 103 (09:48).
+    regulars = [t for t in waiting if t.id in (102, 103)]
+    later = now + timedelta(minutes=20)
+    assert [t.id for t in routing_order(regulars, counter, now, policy)] == [103, 102]
+    assert [t.id for t in routing_order(regulars, counter, later, policy)] == [102, 103]
     assert {t.id for t in remaining} == {107, 108}  # for counter 1 / nobody here serves FX
     assert [t.id for t in routing_order(waiting, counter, now, policy)] == [s for s, _ in steps]
 
@@ -505,9 +539,11 @@ def test_bound_still_holds_with_aging(branch: Branch, policy: RoutingPolicy) -> 
 
 @SIM_SETTINGS
 @given(branch=branches(), policy=policies(aging=True))
-def test_aged_ticket_goes_before_any_non_urgent_ticket(
+def test_aged_ticket_is_passed_only_by_urgent_or_higher_class_tickets(
     branch: Branch, policy: RoutingPolicy
 ) -> None:
+    """An aged ticket is never passed over for skill order: when nobody is urgent, no aged
+    ticket of the called ticket's class (or a higher one) that arrived earlier is waiting."""
     calls = simulate(branch, policy)
     for call, passed in zip(calls, passes_before_each_call(calls), strict=False):
         now = at(call.minute)
@@ -516,14 +552,18 @@ def test_aged_ticket_goes_before_any_non_urgent_ticket(
             target = policy.target_waits.get(t.service_code)
             return target is not None and now - t.arrived_at >= target
 
-        def urgent(t: WaitingTicket, passed: Counter[int] = passed) -> bool:
-            return overdue(t) or passed[t.id] >= policy.max_bypass
-
         servable = [t for t in call.waiting if can_serve(call.counter, t)]
-        if any(overdue(t) for t in servable):
-            assert urgent(call.chosen), f"minute {call.minute}: called {call.chosen} first"
-            oldest = min((t for t in servable if urgent(t)), key=lambda t: (t.arrived_at, t.id))
-            assert call.chosen.id == oldest.id
+        if any(passed[t.id] >= policy.max_bypass for t in servable):
+            continue  # the bound's rule (oldest urgent first) applies, tested elsewhere
+        chosen = call.chosen
+        for t in servable:
+            if overdue(t):
+                ahead = (int(t.priority), t.arrived_at, t.id) < (
+                    int(chosen.priority),
+                    chosen.arrived_at,
+                    chosen.id,
+                )
+                assert not ahead, f"minute {call.minute}: called {chosen} before aged {t}"
 
 
 @SIM_SETTINGS

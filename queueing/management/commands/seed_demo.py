@@ -3,18 +3,19 @@
 Idempotent: running it again changes nothing that is already right and duplicates nothing.
 """
 
-from datetime import time
+from datetime import time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 
-from accounts.models import Branch, Membership, Role
-from queueing.models import Counter, CounterSkill, Service
-
-DEMO_PASSWORD = "branchflow-demo"  # noqa: S105 - printed for the demo; not for production
+from accounts.demo import DEMO_PASSWORD
+from accounts.models import Branch, BranchClosedDay, Membership, Role
+from accounts.timeutil import branch_today
+from queueing.models import Counter, CounterSkill, Service, Ticket
 
 # code, Simplified, Traditional, English, prefix, target wait (min), standard handling (min),
 # divertible
@@ -57,9 +58,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--code", default="demo", help="Branch code (default: demo).")
+        parser.add_argument(
+            "--simulate-days",
+            type=int,
+            default=0,
+            help="Then simulate the past N business days (manage.py simulate_day) that have "
+            "no tickets yet: history for the dashboards (default 0).",
+        )
 
     @transaction.atomic
-    def handle(self, *args, code: str, **options) -> None:
+    def handle(self, *args, code: str, simulate_days: int = 0, **options) -> None:
         branch, _ = Branch.objects.get_or_create(
             code=code,
             defaults={
@@ -126,3 +134,35 @@ class Command(BaseCommand):
         self.stdout.write(
             "Platform operator (superuser, every branch): python manage.py createsuperuser"
         )
+        if simulate_days > 0:  # after the set-up is committed: each day is its own transaction
+            transaction.on_commit(lambda: self.simulate_past_days(branch, simulate_days))
+
+    def simulate_past_days(self, branch: Branch, days: int) -> None:
+        """The past `days` business days (weekends and closed days skipped), oldest first;
+        a day that already has tickets is kept as it is. simulate_day is reception's command:
+        called by name, as queueing imports no other app."""
+        today = branch_today(branch)
+        closed = set(
+            BranchClosedDay.objects.filter(
+                branch=branch, date__lt=today, date__gte=today - timedelta(days=days * 2 + 60)
+            ).values_list("date", flat=True)
+        )
+        day, chosen = today, []
+        while len(chosen) < days:
+            day -= timedelta(days=1)
+            if day.weekday() < 5 and day not in closed:
+                chosen.append(day)
+        held = set(
+            Ticket.objects.filter(branch=branch, business_date__in=chosen).values_list(
+                "business_date", flat=True
+            )
+        )
+        for day in reversed(chosen):
+            if day in held:
+                continue
+            try:
+                call_command(
+                    "simulate_day", branch=branch.code, date=day.isoformat(), stdout=self.stdout
+                )
+            except CommandError as exc:  # e.g. the branch is in use: that day stays empty
+                self.stderr.write(f"Simulation of {day} skipped: {exc}")
