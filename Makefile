@@ -29,6 +29,10 @@ migrate: install var
 seed: migrate
 	DJANGO_DEBUG=1 PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/python manage.py seed_demo
 	DJANGO_DEBUG=1 PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/python manage.py seed_reception_demo
+	DJANGO_DEBUG=1 PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/python manage.py seed_quality_demo
+	# Five past working days pushed through the real services (manage.py simulate_day), so the
+	# dashboards have a history (beat rolls them up); days already there are skipped.
+	DJANGO_DEBUG=1 PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/python manage.py seed_demo --simulate-days 5
 
 # Web on http://127.0.0.1:$(PORT) plus a Celery worker and beat; Ctrl-C stops all three (honcho).
 run: seed

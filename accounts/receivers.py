@@ -12,7 +12,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from .backends import user_cache_key
-from .models import Branch, Membership
+from .models import Branch, Membership, RegionMembership
 from .selectors import staff_access_key
 
 
@@ -33,6 +33,12 @@ def forget_user(sender, instance, **kwargs) -> None:
 @receiver(post_save, sender=Membership, dispatch_uid="accounts.forget_membership_saved")
 @receiver(post_delete, sender=Membership, dispatch_uid="accounts.forget_membership_deleted")
 def forget_member(sender, instance: Membership, **kwargs) -> None:
+    forget_users([instance.user_id])
+
+
+@receiver(post_save, sender=RegionMembership, dispatch_uid="accounts.forget_region_role_saved")
+@receiver(post_delete, sender=RegionMembership, dispatch_uid="accounts.forget_region_role_deleted")
+def forget_region_member(sender, instance: RegionMembership, **kwargs) -> None:
     forget_users([instance.user_id])
 
 

@@ -13,13 +13,14 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import caches
 
-from .models import Branch, Membership, Role
+from .models import Branch, Membership, RegionMembership, Role
 
 
 @dataclass(frozen=True)
 class StaffAccess:
     branches: tuple[Branch, ...] = ()  # ordered by code
     roles: dict[int, frozenset[str]] = field(default_factory=dict)  # branch id -> roles
+    region_roles: frozenset[str] = frozenset()  # RegionRole values held over some region
 
 
 def staff_access_key(user_id: object) -> str:
@@ -37,9 +38,13 @@ def _load_staff_access(user_id: int) -> StaffAccess:
     for membership in memberships:
         branches.setdefault(membership.branch_id, membership.branch)
         roles.setdefault(membership.branch_id, set()).add(membership.role)
+    region_roles = RegionMembership.objects.filter(user_id=user_id, is_active=True).values_list(
+        "role", flat=True
+    )
     return StaffAccess(
         branches=tuple(branches.values()),
         roles={branch_id: frozenset(held) for branch_id, held in roles.items()},
+        region_roles=frozenset(region_roles),
     )
 
 
@@ -70,3 +75,9 @@ def user_has_role(
     held = roles_at_branch(user=user, branch=branch)
     # A branch administrator can do everything staff of that branch can.
     return bool(held & wanted) or Role.ADMIN in held
+
+
+def region_roles_of(*, user: AbstractBaseUser | AnonymousUser) -> set[str]:
+    """The user's active roles over regions (accounts.models.RegionRole): regional head,
+    inspector. For the menu and the home page; the pages themselves check the region."""
+    return set(staff_access(user=user).region_roles)

@@ -1,5 +1,5 @@
 from accounts.access import active_branch
-from accounts.selectors import roles_at_branch
+from accounts.selectors import region_roles_of, roles_at_branch
 
 from .screens import screens_for
 
@@ -10,10 +10,15 @@ def screens(request) -> dict:
     if user is None or not user.is_authenticated:
         return {}
     branch = active_branch(request)
-    if branch is None:
+    region_roles = region_roles_of(user=user)
+    if branch is None and not region_roles:
         return {"menu": []}
     path = request.path
-    available = screens_for(roles=roles_at_branch(user=user, branch=branch), is_staff=user.is_staff)
+    available = screens_for(
+        roles=roles_at_branch(user=user, branch=branch) if branch else set(),
+        is_staff=user.is_staff,
+        region_roles=region_roles,
+    )
     # The most specific prefix wins: /crm/complaints/ is Complaints, not also Customers (/crm/).
     matches = {
         screen.key: max(

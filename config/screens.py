@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role
+from accounts.models import RegionRole, Role
 
 
 @dataclass(frozen=True)
@@ -21,12 +21,17 @@ class Screen:
     roles: frozenset[str]
     paths: tuple[str, ...]  # URL prefixes that belong to this screen (the menu marks it current)
     staff_only: bool = False
+    # Roles over a region (RegionRole) that may use the screen: regional heads and inspectors
+    # usually hold no branch role; the screen itself checks which branches they may see.
+    region_roles: frozenset[str] = frozenset()
     # A place to work all day. Someone with one such screen starts there; the others (look-ups,
     # settings) are in the menu.
     workplace: bool = True
 
 
 ALL_ROLES = frozenset(Role.values)
+ALL_REGION_ROLES = frozenset(RegionRole.values)
+BRANCH_HEADS = frozenset({Role.BRANCH_HEAD, Role.ADMIN})
 
 SCREENS = (
     Screen(
@@ -74,6 +79,16 @@ SCREENS = (
         workplace=False,
     ),
     Screen(
+        "region_customers",
+        "crm:customers",
+        _("Customers"),
+        _("Customers and interactions of the region's branches, read-only"),
+        frozenset(),
+        ("/crm/customers/", "/crm/interactions/"),
+        workplace=False,
+        region_roles=frozenset({RegionRole.HEAD}),
+    ),
+    Screen(
         "reminders",
         "crm:reminders_mine",
         _("Reminders"),
@@ -90,6 +105,7 @@ SCREENS = (
         frozenset({Role.LOBBY_MANAGER, Role.TELLER, Role.BRANCH_HEAD, Role.ADMIN}),
         ("/crm/complaints",),
         workplace=False,
+        region_roles=frozenset({RegionRole.HEAD}),
     ),
     Screen(
         "today",
@@ -98,6 +114,110 @@ SCREENS = (
         _("Branch today: figures"),
         frozenset({Role.BRANCH_HEAD, Role.ADMIN}),
         ("/kpi/",),
+    ),
+    Screen(
+        "my_figures",
+        "kpi:mine",
+        _("My figures"),
+        _("My figures: customers served, waits, handling, errors and ratings"),
+        frozenset({Role.TELLER}),
+        ("/kpi/me/",),
+        workplace=False,
+    ),
+    Screen(
+        "region",
+        "kpi:region",
+        _("Region"),
+        _("Region: the branches ranked on a KPI, the best and the worst named"),
+        frozenset(),
+        ("/kpi/region/",),
+        region_roles=frozenset({RegionRole.HEAD}),
+    ),
+    Screen(
+        "report",
+        "kpi:report",
+        _("Monthly report"),
+        _("Monthly report: the month against target and the month before, to print"),
+        BRANCH_HEADS,
+        ("/kpi/report/",),
+        workplace=False,
+        region_roles=frozenset({RegionRole.HEAD}),
+    ),
+    Screen(
+        "staffing",
+        "kpi:staffing",
+        _("Staffing"),
+        _("Staffing advice: counters needed per hour of the coming week"),
+        BRANCH_HEADS,
+        ("/kpi/staffing/",),
+        workplace=False,
+    ),
+    Screen(
+        "knowledge",
+        "quality:kb_list",
+        _("Knowledge base"),
+        _("Knowledge base: questions and answers by service, search, flag what is outdated"),
+        ALL_ROLES,
+        ("/quality/kb/",),
+        workplace=False,
+        region_roles=ALL_REGION_ROLES,
+    ),
+    Screen(
+        "standards",
+        "quality:standard_list",
+        _("Standards"),
+        _("Service standards: the rules in force, read and acknowledged"),
+        ALL_ROLES,
+        ("/quality/standards/",),
+        workplace=False,
+        region_roles=ALL_REGION_ROLES,
+    ),
+    Screen(
+        "inspections",
+        "quality:inspections",
+        _("Inspections"),
+        _("Inspections: mystery shoppers, remote and on-site checks, self-checks, coverage"),
+        BRANCH_HEADS,
+        ("/quality/inspections/", "/quality/coverage/", "/quality/attachments/"),
+        workplace=False,
+        region_roles=ALL_REGION_ROLES,
+    ),
+    Screen(
+        "findings",
+        "quality:findings",
+        _("Findings"),
+        _("Findings to fix: owner, deadline, evidence, re-check"),
+        frozenset({Role.LOBBY_MANAGER, Role.TELLER, Role.BRANCH_HEAD, Role.ADMIN}),
+        ("/quality/findings/",),
+        workplace=False,
+        region_roles=ALL_REGION_ROLES,
+    ),
+    Screen(
+        "benchmark",
+        "quality:benchmark",
+        _("Benchmarking"),
+        _("Benchmarking: branches ranked by inspections, KPIs and satisfaction"),
+        frozenset(),
+        ("/quality/benchmark/",),
+        region_roles=ALL_REGION_ROLES,
+    ),
+    Screen(
+        "training",
+        "quality:training",
+        _("Training"),
+        _("Training: sessions, attendance and participation per quarter"),
+        BRANCH_HEADS,
+        ("/quality/training/",),
+        workplace=False,
+    ),
+    Screen(
+        "duty",
+        "quality:duty",
+        _("Lobby duty"),
+        _("Lobby duty roster: who is on duty in the lobby, and when"),
+        BRANCH_HEADS,
+        ("/quality/duty/",),
+        workplace=False,
     ),
     Screen(
         "errors",
@@ -121,7 +241,12 @@ SCREENS = (
 )
 
 
-def screens_for(*, roles: set[str], is_staff: bool) -> list[Screen]:
+def screens_for(
+    *, roles: set[str], is_staff: bool, region_roles: set[str] | frozenset[str] = frozenset()
+) -> list[Screen]:
     return [
-        screen for screen in SCREENS if screen.roles & roles and (is_staff or not screen.staff_only)
+        screen
+        for screen in SCREENS
+        if (screen.roles & roles or screen.region_roles & region_roles)
+        and (is_staff or not screen.staff_only)
     ]

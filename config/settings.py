@@ -238,6 +238,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "staticfiles")
+# Uploaded inspection photos and evidence: served only through quality's permission-checked
+# view, never under a public URL (no MEDIA_URL route).
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -369,6 +372,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=10.0),
     },
     "outbox-purge": {"task": "accounts.tasks.purge_outbox", "schedule": crontab(hour=4, minute=0)},
+    # KPI rollups (docs/kpi.md): days the outbox marked, today's live figures, the last week.
+    "kpi-recompute-dirty": {"task": "kpi.tasks.recompute_dirty", "schedule": 60.0},
     "kpi-recompute-today": {"task": "kpi.tasks.recompute_today", "schedule": 300.0},
     "feedback-send-due": {
         "task": "feedback.tasks.send_due_invitations",
@@ -405,8 +410,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "queueing.tasks.sweep_remote_tickets",
         "schedule": env.float("REMOTE_SWEEP_SECONDS", default=60.0),
     },
-    "kpi-recompute-yesterday": {
-        "task": "kpi.tasks.recompute_yesterday",
+    "kpi-recompute-recent": {
+        "task": "kpi.tasks.recompute_recent",
         "schedule": crontab(hour=2, minute=15),
     },
     # Care reminders (issue 7): the branches' care rules (deposits, ID expiry, VIP birthdays).
@@ -419,7 +424,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.check_complaint_deadlines",
         "schedule": 900.0,
     },
+    # Findings (quality): reminders before the deadline, escalation after it (idempotent).
+    "quality-findings": {
+        "task": "quality.tasks.check_findings",
+        "schedule": crontab(minute=10),
+    },
 }
+
+# --- Quality (issue 10): findings and benchmarking (docs/quality.md).
+QUALITY_FINDING_DAYS = env.int("QUALITY_FINDING_DAYS", default=14)
+QUALITY_FINDING_REMIND_DAYS = env.int("QUALITY_FINDING_REMIND_DAYS", default=3)
+QUALITY_ESCALATION_DAYS = env.int("QUALITY_ESCALATION_DAYS", default=7)
+QUALITY_BENCHMARK_TOP_SHARE = 0.2
+QUALITY_BENCHMARK_MIN_SCORE = 90.0
+QUALITY_IMPROVE_BOTTOM_SHARE = 0.2
+QUALITY_IMPROVE_BELOW = 70.0
+QUALITY_BENCHMARK_WEIGHTS = {"inspection": 0.5, "within_target": 0.2, "csat": 0.2, "nps": 0.1}
 
 # --- SMS: the setting names the backend class (console, file, or a real gateway later).
 SMS_BACKEND = env.str("SMS_BACKEND", default="feedback.sms.ConsoleBackend")

@@ -15,22 +15,33 @@ from django.views.decorators.http import require_POST
 
 from accounts import outbox
 from accounts.access import SESSION_BRANCH_KEY, active_branch, branches_readable_by
+from accounts.models import RegionRole
 from accounts.resilience import broker_breaker
-from accounts.selectors import branches_for_user, roles_at_branch
+from accounts.selectors import branches_for_user, region_roles_of, roles_at_branch
 from accounts.tasks import HEARTBEAT_KEY
 
 from .screens import screens_for
+
+# Where someone who works over a region starts (heading a region wins over inspecting it).
+REGION_STARTS = ((RegionRole.HEAD, "kpi:region"), (RegionRole.INSPECTOR, "quality:inspections"))
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     branch = active_branch(request)
+    region_roles = region_roles_of(user=request.user)
     if branch is None:
-        if branches_readable_by(request.user).exists():  # a regional head: the region's lists
+        # A regional head or an inspector with no branch of their own: their region's work.
+        for role, start in REGION_STARTS:
+            if role in region_roles:
+                return redirect(start)
+        if branches_readable_by(request.user).exists():
             return redirect("crm:customers")
         return render(request, "no_branch.html", status=403)
     screens = screens_for(
-        roles=roles_at_branch(user=request.user, branch=branch), is_staff=request.user.is_staff
+        roles=roles_at_branch(user=request.user, branch=branch),
+        is_staff=request.user.is_staff,
+        region_roles=region_roles,
     )
     workplaces = [screen for screen in screens if screen.workplace]
     if len(workplaces) == 1:  # one job here: straight to it; the rest is in the menu

@@ -48,6 +48,7 @@ PURE_MODULES = [
     "crm/rules.py",
     "crm/timeline.py",
     "quality/scoring.py",
+    "quality/search.py",
 ]
 ORM_PATH_METHODS = {
     "select_related",
@@ -157,7 +158,12 @@ def test_quality_reads_other_apps_only_through_their_selectors():
     for path in source_files("quality"):
         for name in imported_modules(ast.parse(path.read_text())):
             app = name.split(".")[0]
-            if app in DOMAIN_APPS - {"quality"} and not name.startswith(f"{app}.selectors"):
+            if (
+                app in DOMAIN_APPS - {"quality"}
+                and not name.startswith(f"{app}.selectors")
+                # reception's panel registry: quality registers its panels there by URL name.
+                and not name.startswith("reception.extensions")
+            ):
                 offending.append(f"{path.relative_to(ROOT)} imports {name}")
     assert not offending, "\n".join(offending)
 

@@ -733,9 +733,14 @@ def test_the_seed_gives_points_and_error_categories_once(branch, cash, loans):
     )
     from reception.models import ErrorCategory
 
-    for _ in range(2):  # idempotent
-        seed_counter_handling(branch, StringIO())
+    seed_counter_handling(branch, StringIO())
+    versions = ControlPointVersion.objects.filter(service=cash).count()
+    seed_counter_handling(branch, StringIO())  # idempotent: no new version the second time
+    assert ControlPointVersion.objects.filter(service=cash).count() == versions
     assert ErrorCategory.objects.filter(branch=branch).count() == len(ERROR_CATEGORIES)
-    cash_version = ControlPointVersion.objects.get(service=cash)  # one version, not two
+    cash_version = ControlPointVersion.objects.filter(service=cash).latest("number")
     assert [p["key"] for p in cash_version.points] == [*controls.LEGACY_KEYS, "cash_counted"]
+    # The cash points name the clause of the cash standard they come from (seed_quality_demo).
+    clauses = {p["key"]: p.get("clause_ref", "") for p in cash_version.points}
+    assert clauses["identity_verified"] == "SOP-CASH 3.1"
     assert ControlPointVersion.objects.get(service=loans).number == 1

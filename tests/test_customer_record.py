@@ -624,9 +624,13 @@ def test_branch_admins_cannot_grant_region_rights(client, branch):
     assert client.get("/admin/accounts/region/").status_code == 403
 
 
-def test_a_regional_head_without_a_branch_starts_at_the_region_s_customers(client, regional_head):
+def test_a_regional_head_without_a_branch_starts_at_the_region_ranking(client, regional_head):
+    """Their work is the region (issue 9's ranking); the customers are one click away in the
+    menu."""
     client.force_login(regional_head)
-    assert client.get("/").url == reverse("crm:customers")
+    assert client.get("/").url == reverse("kpi:region")
+    client.cookies["django_language"] = "en"
+    assert reverse("crm:customers") in client.get(reverse("kpi:region")).content.decode()
 
 
 def test_anonymising_erases_the_record_s_new_personal_fields(customer):

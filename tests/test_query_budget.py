@@ -42,9 +42,15 @@ BUDGET = {
     "version_expired": 1,  # the same after the cached copy expired: one indexed query
 }
 # What a worker does after commit for each change (accounts.outbox.deliver_due), per request.
+# + 7: kpi.mark_day (issue 9) on the same ticket_finished event, in its own delivery transaction
+# (BEGIN, claim, savepoint, the day's one-statement upsert, release, mark done, COMMIT). The
+# request itself costs nothing more: event and deliveries are one statement whatever listens.
+KPI_DELIVERY = 7
 DELIVERY_BUDGET = {
-    "finish": 12,  # reception: the ticket's end on its visit (none here), then a last look
-    "complete": 21,  # reception + the CRM interaction (whose own event then invites to the survey)
+    # reception: the ticket's end on its visit (none here), then a last look
+    "finish": 12 + KPI_DELIVERY,
+    # reception + the CRM interaction (whose own event then invites to the survey)
+    "complete": 21 + KPI_DELIVERY,
 }
 # A request whose caches are all cold (first request after a deploy or a set-up change).
 COLD_BUDGET = 11

@@ -28,12 +28,24 @@ def menu_links(html: str) -> set[str]:
                 "crm:search",
                 "crm:reminders_mine",
                 "crm:complaints",
+                "quality:kb_list",
+                "quality:standard_list",
+                "quality:findings",
             },
         ),
         (
             Role.TELLER,
             "reception:counters",
-            {"reception:counters", "crm:search", "crm:reminders_mine", "crm:complaints"},
+            {
+                "reception:counters",
+                "crm:search",
+                "crm:reminders_mine",
+                "crm:complaints",
+                "kpi:mine",
+                "quality:kb_list",
+                "quality:standard_list",
+                "quality:findings",
+            },
         ),
         (
             Role.BRANCH_HEAD,
@@ -46,6 +58,14 @@ def menu_links(html: str) -> set[str]:
                 "crm:search",
                 "crm:reminders_mine",
                 "crm:complaints",
+                "kpi:report",
+                "kpi:staffing",
+                "quality:kb_list",
+                "quality:standard_list",
+                "quality:inspections",
+                "quality:findings",
+                "quality:training",
+                "quality:duty",
             },
         ),
     ],
@@ -80,12 +100,71 @@ def test_a_branch_administrator_chooses_among_all_screens(client, branch):
         "crm:reminders_mine",
         "crm:complaints",
         "kpi:today",
+        "kpi:report",
+        "kpi:staffing",
         "reception:errors",
+        "quality:kb_list",
+        "quality:standard_list",
+        "quality:inspections",
+        "quality:findings",
+        "quality:training",
+        "quality:duty",
         "admin:index",
     )
     for name in screens:
         assert f'href="{reverse(name)}"' in html
     assert menu_links(html) == {reverse(n) for n in screens}
+
+
+@pytest.mark.parametrize(
+    ("region_role", "lands_on", "menu"),
+    [
+        (
+            "head",
+            "kpi:region",
+            {
+                "kpi:region",
+                "kpi:report",
+                "crm:customers",
+                "crm:complaints",
+                "quality:kb_list",
+                "quality:standard_list",
+                "quality:inspections",
+                "quality:findings",
+                "quality:benchmark",
+            },
+        ),
+        (
+            "inspector",
+            "quality:inspections",
+            {
+                "quality:kb_list",
+                "quality:standard_list",
+                "quality:inspections",
+                "quality:findings",
+                "quality:benchmark",
+            },
+        ),
+    ],
+)
+def test_who_works_over_a_region_starts_at_its_work_with_its_menu(
+    client, branch, region_role, lands_on, menu
+):
+    """A regional head or an inspector holds no branch role: the home page and the menu still
+    lead to their work (the region ranking, the inspections)."""
+    from .factories import RegionFactory, RegionMembershipFactory
+
+    region = RegionFactory()
+    branch.region = region
+    branch.save(update_fields=["region"])
+    user = UserFactory(username=f"region-{region_role}")
+    RegionMembershipFactory(user=user, region=region, role=region_role)
+    client.force_login(user)
+    start = client.get(reverse("home"))
+    assert start.status_code == 302 and start.url == reverse(lands_on)
+    page = client.get(reverse(lands_on))
+    assert page.status_code == 200
+    assert menu_links(page.content.decode()) == {reverse(name) for name in menu}
 
 
 def test_every_screen_the_readme_names_exists(client):

@@ -8,7 +8,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 LOCALE = Path(__file__).resolve().parent.parent / "locale"
-APPS = ("accounts", "queueing", "crm", "reception", "feedback", "kpi")
+APPS = ("accounts", "queueing", "crm", "reception", "feedback", "kpi", "quality")
 
 
 @pytest.mark.parametrize("language", ["zh_Hans", "zh_Hant"])

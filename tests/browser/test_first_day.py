@@ -158,7 +158,8 @@ def test_the_service_table_stays_beside_the_chart_at_1024(
 ):
     page = open_page("/login/", viewport=SMALL_SCREEN, locale=locale)
     login(page, branch_head.username)
-    table_panel, chart_panel = page.locator(".kpi-grid > .kpi-panel").all()
+    # The day so far: its service table beside its hourly chart.
+    table_panel, chart_panel = page.locator(".kpi-grid--day > .kpi-panel").all()
     table = table_panel.locator(".kpi-table")
     expect(table.locator("tbody tr")).to_have_count(len(demo_services))
     assert not table_panel.evaluate(OVERFLOWS), "the service table overflows its panel"

@@ -211,6 +211,13 @@ def seed_error_categories(branch) -> int:
     return len(ERROR_CATEGORIES)
 
 
+CASH_CLAUSES = {
+    "identity_verified": "SOP-CASH 3.1",
+    "documents_signed": "SOP-CASH 3.2",
+    "funds_handed_over": "SOP-CASH 3.3",
+}
+
+
 @seed
 def seed_counter_handling(branch, stdout) -> None:
     """Every service's control points (the three defaults; the cash service also counting the
@@ -235,5 +242,13 @@ def seed_counter_handling(branch, stdout) -> None:
                 },
             )
         version = control_points_publish(service, None)
+        if service.code == "cash":
+            # The cash standard's clauses (seed_quality_demo writes SOP-CASH): the counter links
+            # each point to the rule it comes from. A new version only if a reference changed.
+            for point_key, clause in CASH_CLAUSES.items():
+                ControlPoint.objects.filter(service=service, key=point_key).update(
+                    clause_ref=clause
+                )
+            version = control_points_publish(service, None)
         stdout.write(f"Control points for '{service.code}': version {version.number}")
     stdout.write(f"Error categories: {seed_error_categories(branch)}")
