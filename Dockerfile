@@ -46,8 +46,9 @@ COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app
 WORKDIR /app
 # var/: beat's schedule file and the file SMS backend's outbox; the only writable place.
-# (var/beat exists here so the named volume mounted on it starts owned by the app user.)
-RUN mkdir -p /app/var/sms /app/var/beat \
+# (var/beat and var/media exist here so the named volumes mounted on them start owned by the
+# app user.)
+RUN mkdir -p /app/var/sms /app/var/beat /app/var/media \
     && chown -R branchflow:branchflow /app/var
 
 USER branchflow
