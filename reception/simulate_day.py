@@ -41,6 +41,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import outbox
 from accounts.errors import DomainError
 from accounts.models import Branch, BranchClosedDay, Membership, OutboxDelivery, Role
+from accounts.resilience import nudges_held
 from queueing import services as queue
 from queueing.models import Counter, CounterSkill, Service, Ticket
 from queueing.routing import PriorityClass
@@ -271,9 +272,12 @@ def simulate_day(*, branch: Branch, day: date, seed: int = 0, scale: float = 1.0
     # The day's survey invitations (sent by feedback's end-of-day hook) stay in memory. The day
     # delivers its own outbox events as it goes; the after-commit nudges then find nothing left
     # to do, inline, instead of queueing a task per event on the broker.
+    # Nudges (a task per survey invitation) are held: a past day's hundreds of them would queue
+    # ahead of everything else on the broker; beat's sweeps pick up what is due instead.
     with (
         mock.patch("django.utils.timezone.now", clock.now),
         override_settings(SMS_BACKEND="feedback.sms.LocmemBackend", OUTBOX_NUDGE="inline"),
+        nudges_held(),
     ):
         # Control points published before the day, in their own transaction: a day rolled
         # back must not leave a cached version behind that no longer exists.

@@ -93,6 +93,22 @@ def test_a_nudge_to_a_dead_broker_returns_false_at_once(dead_redis):
     assert enqueue(send_invitation, 1) is False  # skipped by the open breaker
 
 
+def test_held_nudges_are_not_sent_and_left_to_the_sweep(monkeypatch):
+    """A bulk job (a simulated day) holds its nudges: nothing reaches the broker, as if it were
+    down, and the hold ends with the block."""
+    from accounts.resilience import nudges_held
+
+    sent = []
+    monkeypatch.setattr(send_invitation, "apply_async", lambda **kwargs: sent.append(kwargs))
+    # Whatever an earlier test left in the broker's circuit breaker: a healthy broker here.
+    monkeypatch.setattr("accounts.resilience.guarded", lambda breaker, fn, fallback: fn())
+    with nudges_held():
+        assert enqueue(send_invitation, 1) is False
+    assert sent == []
+    assert enqueue(send_invitation, 2) is True
+    assert sent == [{"args": (2,), "kwargs": {}, "retry": False}]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_branch_serves_customers_with_redis_down(
     client, dead_redis, branch, cash, loans, counter, lobby_manager, teller
