@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Branch
+from accounts.versioning import publish_snapshot
 from crm.models import ConsentSource
 from crm.services import customer_find_or_create
 
@@ -88,18 +89,15 @@ def survey_publish(
     """Freeze the survey's questions as its next version, unless they are those of the latest
     version already (then that one is returned). No questions: nothing published (None)."""
     survey = SurveyDefinition.objects.select_for_update().get(pk=survey.pk)
-    questions = _snapshot(survey)
-    latest = survey.versions.order_by("-number").first()
-    if latest is not None and latest.questions == questions:
-        return latest
-    if not questions:
-        return latest
-    return SurveyVersion.objects.create(
-        survey=survey,
-        number=(latest.number + 1) if latest else 1,
-        questions=questions,
-        created_at=now or timezone.now(),
-        created_by=by if by is not None and by.is_authenticated else None,
+    return publish_snapshot(
+        SurveyVersion.objects.filter(survey=survey),
+        snapshot=_snapshot(survey),
+        snapshot_field="questions",
+        extra={
+            "survey": survey,
+            "created_at": now or timezone.now(),
+            "created_by": by if by is not None and by.is_authenticated else None,
+        },
     )
 
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.versioning import publish_snapshot
 from queueing.states import ACTIVE_AT_COUNTER, TicketStatus
 
 from .. import prefill
@@ -77,18 +78,15 @@ def form_publish(form: ServiceForm, by: AbstractBaseUser | None, *, now=None) ->
     # Now and after the commit (a page may have cached the old set in between).
     forget_services_with_form(form.branch_id)
     transaction.on_commit(lambda: forget_services_with_form(form.branch_id))
-    fields = _current_fields(form)
-    latest = form.versions.order_by("-number").first()
-    if latest is not None and latest.fields == fields:
-        return latest
-    if not fields:
-        return latest
-    return FormVersion.objects.create(
-        form=form,
-        number=(latest.number + 1) if latest else 1,
-        fields=fields,
-        created_at=now or timezone.now(),
-        created_by=by if by is not None and by.is_authenticated else None,
+    return publish_snapshot(
+        FormVersion.objects.filter(form=form),
+        snapshot=_current_fields(form),
+        snapshot_field="fields",
+        extra={
+            "form": form,
+            "created_at": now or timezone.now(),
+            "created_by": by if by is not None and by.is_authenticated else None,
+        },
     )
 
 

@@ -17,6 +17,7 @@ from accounts.errors import DomainError
 from accounts.models import Branch, Role
 from accounts.selectors import user_has_role
 from accounts.timeutil import branch_today
+from accounts.versioning import publish_snapshot
 from queueing.models import Service, Ticket
 from queueing.states import ACTIVE_AT_COUNTER, TicketStatus
 
@@ -70,7 +71,8 @@ def control_points_publish(
     they were checked against. An empty list is a version too (the points were all retired)."""
     service = Service.objects.select_for_update().get(pk=service.pk)
     forget_control_version(service.pk)  # a finish in between reads the database
-    latest = ControlPointVersion.objects.filter(service=service).order_by("-number").first()
+    versions = ControlPointVersion.objects.filter(service=service)
+    latest = versions.order_by("-number").first()
     if latest is None:  # never published: the defaults first, beside any point already added
         present = set(ControlPoint.objects.filter(service=service).values_list("key", flat=True))
         ControlPoint.objects.bulk_create(
@@ -78,15 +80,18 @@ def control_points_publish(
             for n, point in enumerate(controls.DEFAULT_POINTS)
             if point["key"] not in present
         )
-    points = _current_points(service)
-    if latest is None or latest.points != points:
-        latest = ControlPointVersion.objects.create(
-            service=service,
-            number=(latest.number + 1) if latest else 1,
-            points=points,
-            created_at=now or timezone.now(),
-            created_by=by if by is not None and by.is_authenticated else None,
-        )
+    latest = publish_snapshot(
+        versions,
+        snapshot=_current_points(service),
+        snapshot_field="points",
+        extra={
+            "service": service,
+            "created_at": now or timezone.now(),
+            "created_by": by if by is not None and by.is_authenticated else None,
+        },
+        empty_is_version=True,  # all points retired is a state a visit is checked against
+        latest=latest,
+    )
     current = {"id": latest.pk, "number": latest.number, "points": latest.points}
     # Once committed, the current version for every process's next finish.
     transaction.on_commit(lambda: remember_control_version(service.pk, current))
