@@ -8,10 +8,10 @@ class FeedbackConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401
-        from .timeline import register_timeline  # surveys on the customer's CRM timeline
+
+        # surveys and their follow-ups (issue 8) on the customer's CRM timeline
+        from .timeline import register_loop_timeline, register_timeline
 
         register_timeline()
-        from .loop_timeline import register_loop_timeline  # follow-ups (issue 8)
-
         register_loop_timeline()
         from . import simulation  # noqa: F401  (its part of manage.py simulate_day)

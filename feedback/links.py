@@ -1,4 +1,5 @@
-"""Signed survey links: they name one invitation; answering it once closes it.
+"""Signed survey links: they name one invitation; answering it once closes it. Also the
+suggestion box's poster link (issue 8): the lobby QR code names the branch, signed.
 
 How long a link works is the branch's FeedbackSettings.link_valid_days: the signature is checked
 first (without age), then again with the invitation's branch's limit."""
@@ -24,5 +25,20 @@ def invitation_id_from_token(
     max_age = None if max_age_days is None else int(max_age_days) * 86400
     try:
         return int(signing.loads(token, salt=SALT, max_age=max_age))
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
+
+
+SUGGEST_SALT = "feedback.suggest"
+
+
+def suggest_token(branch_id: int) -> str:
+    """On a printed poster: never expires, the same every time (it only names the branch)."""
+    return signing.Signer(salt=SUGGEST_SALT).sign(str(branch_id))
+
+
+def branch_id_from_suggest_token(token: str) -> int | None:
+    try:
+        return int(signing.Signer(salt=SUGGEST_SALT).unsign(token))
     except (signing.BadSignature, TypeError, ValueError):
         return None

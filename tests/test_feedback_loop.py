@@ -10,10 +10,9 @@ from django.utils import timezone, translation
 
 from crm.models import Complaint, Interaction
 from feedback import metrics, selectors, services
-from feedback.links import survey_token
+from feedback.links import suggest_token, survey_token
 from feedback.models import FollowUp, Suggestion, SurveyInvitation, SurveyResponse
 from feedback.sms import LocmemBackend
-from feedback.suggest_links import suggest_token
 
 from .factories import CustomerFactory
 

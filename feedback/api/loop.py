@@ -44,6 +44,20 @@ def _in_dates(queryset, branch, data: dict, field: str):
     return queryset
 
 
+def _filtered_page(view, request, queryset, filters_class, date_field: str, output_serializer):
+    """The follow-up and suggestion lists differ only in their rows and serializers: validate the
+    date range and optional status, filter, order newest first and paginate."""
+    filters = filters_class(data=request.query_params)
+    filters.is_valid(raise_exception=True)
+    rows = _in_dates(queryset, request.branch, filters.validated_data, date_field)
+    if "status" in filters.validated_data:
+        rows = rows.filter(status=filters.validated_data["status"])
+    rows = rows.order_by(f"-{date_field}", "-pk")
+    paginator = view.pagination_class()
+    page = paginator.paginate_queryset(rows, request, view=view)
+    return paginator.get_paginated_response(output_serializer(page, many=True).data)
+
+
 class SurveyCurrentApi(BranchApi):
     allowed_roles = HEAD
 
@@ -136,20 +150,14 @@ class FollowUpListApi(BranchApi):
         tags=[TAG], parameters=[FilterSerializer], responses=FollowUpOutputSerializer(many=True)
     )
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        rows = _in_dates(
+        return _filtered_page(
+            self,
+            request,
             selectors.follow_ups_for_branch(branch=request.branch),
-            request.branch,
-            filters.validated_data,
+            self.FilterSerializer,
             "created_at",
+            FollowUpOutputSerializer,
         )
-        if "status" in filters.validated_data:
-            rows = rows.filter(status=filters.validated_data["status"])
-        rows = rows.order_by("-created_at", "-pk")
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(FollowUpOutputSerializer(page, many=True).data)
 
 
 class FollowUpResultSerializer(serializers.Serializer):
@@ -219,20 +227,14 @@ class SuggestionListCreateApi(BranchApi):
         tags=[TAG], parameters=[FilterSerializer], responses=SuggestionOutputSerializer(many=True)
     )
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        rows = _in_dates(
+        return _filtered_page(
+            self,
+            request,
             selectors.suggestions_for_branch(branch=request.branch),
-            request.branch,
-            filters.validated_data,
+            self.FilterSerializer,
             "submitted_at",
+            SuggestionOutputSerializer,
         )
-        if "status" in filters.validated_data:
-            rows = rows.filter(status=filters.validated_data["status"])
-        rows = rows.order_by("-submitted_at", "-pk")
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(SuggestionOutputSerializer(page, many=True).data)
 
     @extend_schema(tags=[TAG], request=InputSerializer, responses={201: SuggestionOutputSerializer})
     def post(self, request):

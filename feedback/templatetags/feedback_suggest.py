@@ -3,7 +3,7 @@
 from django import template
 from django.urls import reverse
 
-from ..suggest_links import suggest_token
+from ..links import suggest_token
 
 register = template.Library()
 

@@ -14,15 +14,15 @@ from accounts.models import Branch, Role
 from accounts.throttle import rate_limited
 
 from .. import selectors, services
-from ..loop_forms import (
+from ..forms import (
     FollowUpCallForm,
     FollowUpCloseForm,
     ReportFilter,
     SuggestionAnswerForm,
     SuggestionForm,
 )
+from ..links import branch_id_from_suggest_token
 from ..models import FollowUp, Suggestion
-from ..suggest_links import branch_id_from_suggest_token
 
 __all__ = [
     "feedback_report",
