@@ -20,11 +20,12 @@ import math
 import random
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from kpi.staffing import agents_needed, erlang_c
 from queueing.routing import PriorityClass, RoutingPolicy
 from queueing.simulation.customers import (
     DayProfile,
@@ -47,7 +48,6 @@ from queueing.simulation.policies import (
 )
 from queueing.simulation.predictors import (
     EtaRecorder,
-    erlang_c_wait,
     merge,
     score,
 )
@@ -80,15 +80,6 @@ def mmc_profile(rate_per_s: float, mean_s: float, hours: int) -> DayProfile:
         call_no_show=0.0,
         mean_patience_s=None,
     )
-
-
-def official_erlang_c() -> Callable[[float, float, int], float] | None:
-    """kpi.staffing's Erlang C (issue 9) as a mean-wait function, when that module exists."""
-    try:
-        from kpi.staffing import erlang_c
-    except ImportError:
-        return None
-    return lambda rate, mean, agents: erlang_c(rate, mean, agents).asa_s
 
 
 # --- validate ------------------------------------------------------------------------------------
@@ -170,8 +161,7 @@ def validate_load(
     plain = sum(r[0] for r in rows) / len(rows)
     adjusted, stderr = control_variate_mean(rows)
     rate = rho * VALIDATE_COUNTERS / VALIDATE_MEAN_S
-    official = official_erlang_c()
-    reference = (official or erlang_c_wait)(rate, VALIDATE_MEAN_S, VALIDATE_COUNTERS)
+    reference = erlang_c(rate, VALIDATE_MEAN_S, VALIDATE_COUNTERS).asa_s
     return {
         "rho": rho,
         "counters": VALIDATE_COUNTERS,
@@ -184,20 +174,16 @@ def validate_load(
         "simulated_plain_mean_wait_s": round(plain, 1),
         "stderr_s": round(stderr, 1),
         "erlang_c_mean_wait_s": round(reference, 1),
-        "erlang_c_source": "kpi.staffing" if official else "queueing.simulation.predictors",
+        "erlang_c_source": "kpi.staffing",
         "relative_error": round(adjusted / reference - 1, 4),
     }
 
 
-def staffing_week(target_share: float = 0.8, target_wait_s: float = 600.0) -> dict | None:
+def staffing_week(target_share: float = 0.8, target_wait_s: float = 600.0) -> dict:
     """Issue 9's advice (kpi.staffing.agents_needed: the fewest counters per hour for
     ``target_share`` within ``target_wait_s`` by Erlang C) applied to a simulated week of the
     demo branch, every counter serving every service, FCFS. Returns the share the week really
-    met; a walk-away counts as not within target. None without kpi.staffing."""
-    try:
-        from kpi.staffing import agents_needed
-    except ImportError:
-        return None
+    met; a walk-away counts as not within target."""
     met = counted = 0
     plan = []
     day_shares = []
@@ -262,13 +248,10 @@ def cmd_validate(args: argparse.Namespace) -> dict:
             f"{row['rho']:>5} {row['simulated_mean_wait_s']:>10} {row['stderr_s']:>6} "
             f"{row['erlang_c_mean_wait_s']:>9} {row['relative_error']:>+7.1%}"
         )
-    if staffing is None:
-        print("staffing: kpi/staffing.py not available; skipped")
-    else:
-        print(
-            f"staffing week: {staffing['share_within_target']:.1%} served within "
-            f"{staffing['target_wait_s']:.0f} s (target {staffing['target_share']:.0%})"
-        )
+    print(
+        f"staffing week: {staffing['share_within_target']:.1%} served within "
+        f"{staffing['target_wait_s']:.0f} s (target {staffing['target_share']:.0%})"
+    )
     return {
         "command": "validate",
         "loads": loads,

@@ -9,6 +9,7 @@ import random
 import pytest
 
 from bench import simulate as bench
+from kpi.staffing import erlang_c
 from queueing.routing import PriorityClass, RoutingPolicy
 from queueing.simulation import customers as customers_module
 from queueing.simulation.customers import (
@@ -33,7 +34,7 @@ from queueing.simulation.policies import (
     ours,
     strict_priority,
 )
-from queueing.simulation.predictors import EtaRecorder, erlang_c_wait, merge, score
+from queueing.simulation.predictors import EtaRecorder, merge, score
 
 
 def customer(key, arrival_s, handle_s=300.0, **fields):
@@ -212,9 +213,10 @@ def test_aging_lifts_skill_order_but_not_priority_class():
 
 
 def test_erlang_c_matches_a_textbook_value():
+    # The simulator's reference is kpi.staffing's Erlang C (one implementation for both).
     # 2 agents, load 1 Erlang, mean 1: P(wait) = 1/3, mean wait = 1/3 / (2 - 1)
-    assert erlang_c_wait(1.0, 1.0, 2) == pytest.approx(1 / 3)
-    assert erlang_c_wait(1.0, 1.0, 1) == math.inf
+    assert erlang_c(1.0, 1.0, 2).asa_s == pytest.approx(1 / 3)
+    assert erlang_c(1.0, 1.0, 1).asa_s == math.inf
 
 
 def test_simulated_mmc_mean_wait_is_within_5_percent_of_erlang_c_at_rho_07():

@@ -18,8 +18,8 @@ called compares each prediction with the wait that really followed. Walk-aways a
 * ``floor`` (only meaningful on M/M/c days): E[W | k ahead, f counters free] =
   max(0, k - f + 1) / (c mu) with the TRUE mean: the best any predictor can do there.
 
-No Django. Erlang C is here too (``erlang_c_wait``) so the simulator can validate itself without
-the kpi app (bench/simulate.py prefers kpi.staffing.erlang_c when it exists).
+No Django. The Erlang C reference the simulator is validated against is kpi.staffing.erlang_c
+(bench/simulate.py), the same code the staffing advice uses.
 """
 
 from __future__ import annotations
@@ -45,24 +45,11 @@ __all__ = [
     "PREDICTORS",
     "EtaRecorder",
     "PredictionScore",
-    "erlang_c_wait",
     "score",
 ]
 
 PREDICTORS = ("ours", "naive", "ql", "les", "floor")
 RECENT_SAMPLE = 100  # finished cases per service the production estimate looks at
-
-
-def erlang_c_wait(arrival_rate_per_s: float, mean_handle_s: float, agents: int) -> float:
-    """Mean wait in queue (ASA) of M/M/c, by the Erlang B recursion (stable for large c)."""
-    load = arrival_rate_per_s * mean_handle_s
-    if agents <= load:
-        return math.inf
-    blocking = 1.0
-    for k in range(1, agents + 1):
-        blocking = load * blocking / (k + load * blocking)
-    p_wait = agents * blocking / (agents - load * (1 - blocking))
-    return p_wait * mean_handle_s / (agents - load)
 
 
 @dataclass(slots=True)
