@@ -40,14 +40,18 @@ def is_branch_head(user, branch: Branch | int) -> bool:
     return branch_id in branches_headed_by(user)
 
 
+def _regions_of(user) -> QuerySet[RegionMembership]:
+    """Region ids where `user` is an active inspector or regional head (a subquery)."""
+    return RegionMembership.objects.filter(
+        user=user, is_active=True, role__in=(RegionRole.HEAD, RegionRole.INSPECTOR)
+    ).values("region_id")
+
+
 def region_branches_for(user) -> QuerySet[Branch]:
     """Branches of the regions where `user` is an active inspector or regional head."""
     if user is None or not user.is_authenticated:
         return Branch.objects.none()
-    regions = RegionMembership.objects.filter(
-        user=user, is_active=True, role__in=(RegionRole.HEAD, RegionRole.INSPECTOR)
-    ).values("region_id")
-    return Branch.objects.filter(region_id__in=regions).order_by("code")
+    return Branch.objects.filter(region_id__in=_regions_of(user)).order_by("code")
 
 
 def quality_branches_for(user) -> QuerySet[Branch]:
@@ -55,11 +59,8 @@ def quality_branches_for(user) -> QuerySet[Branch]:
     regional head) and the branches they head."""
     if user is None or not user.is_authenticated:
         return Branch.objects.none()
-    regions = RegionMembership.objects.filter(
-        user=user, is_active=True, role__in=(RegionRole.HEAD, RegionRole.INSPECTOR)
-    ).values("region_id")
     return Branch.objects.filter(
-        Q(region_id__in=regions) | Q(pk__in=branches_headed_by(user))
+        Q(region_id__in=_regions_of(user)) | Q(pk__in=branches_headed_by(user))
     ).order_by("code")
 
 

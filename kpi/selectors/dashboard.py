@@ -21,6 +21,7 @@ from queueing.selectors import waiting_by_service
 from reception.selectors import open_lobby_alerts
 
 from ..metrics import MAX_FIELDS, SUM_FIELDS, kpi_values
+from ..periods import period_start
 from . import errors as errors_selectors
 from .live import today_summary
 from .rollups import kpi_targets, rollup_rows, rollup_total
@@ -88,8 +89,7 @@ def trend_rows(*, branch: Branch, granularity: str, **slice_args: Any) -> list[d
     if granularity == "half":
         halves: dict[date, list[dict[str, Any]]] = {}
         for row in rows:
-            start = row["period"].replace(month=1 if row["period"].month <= 6 else 7, day=1)
-            halves.setdefault(start, []).append(row)
+            halves.setdefault(period_start(row["period"], "half"), []).append(row)
         rows = []
         for start, parts in sorted(halves.items()):
             merged = merge_rows(parts)
@@ -178,15 +178,6 @@ def error_rows(*, branch: Branch, served: float = 0, **slice_args: Any) -> list[
         }
         for row in errors_selectors.errors_by_category(branches=[branch], **slice_args)
     ]
-
-
-def errors_by_category(
-    *, branch: Branch, served: float = 0, **slice_args: Any
-) -> list[dict[str, Any]]:
-    """error_rows under its first name, which kpi.selectors.report imports from this module.
-    Not exported by the package: `kpi.selectors.errors_by_category` is kpi.selectors.errors'
-    (the raw counts, over several branches)."""
-    return error_rows(branch=branch, served=served, **slice_args)
 
 
 def live_today(*, branch: Branch, summary: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from accounts.access import staff_required
 from accounts.models import Role
 
 from .. import selectors
+from ..tables import format_value
 from .dashboard import nav_links
 
 LIVE_REFRESH_SECONDS = 30
@@ -29,16 +30,11 @@ BAR_WIDTH = 15
 
 def duration(seconds: float | None) -> str:
     """mm:ss (h:mm:ss past an hour); an em dash when there is nothing to average."""
-    if seconds is None:
-        return "—"
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+    return format_value(seconds, "seconds")
 
 
 def share(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0%}"
+    return format_value(value, "share")
 
 
 def _hour_chart(hours: list[dict]) -> dict:
