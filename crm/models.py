@@ -279,6 +279,12 @@ class CareReminder(models.Model):
                 name="reminder_open_due",
             ),
             models.Index(fields=["customer", "status"], name="reminder_customer_status"),
+            # Reminders done in the last minute (kpi marks their days).
+            models.Index(
+                fields=["done_at"],
+                condition=models.Q(done_at__isnull=False),
+                name="reminder_done_at",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -386,6 +392,12 @@ class Complaint(models.Model):
                 condition=~models.Q(status="closed"),
                 name="complaint_open_due",
             ),
+            # Steps taken and deadlines passed in the last minute, whatever the status (kpi
+            # marks the days they change).
+            models.Index(fields=["acknowledged_at"], name="complaint_acknowledged"),
+            models.Index(fields=["resolved_at"], name="complaint_resolved"),
+            models.Index(fields=["acknowledge_due_at"], name="complaint_ack_due"),
+            models.Index(fields=["resolve_due_at"], name="complaint_resolve_due"),
         ]
 
     def __str__(self) -> str:

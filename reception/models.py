@@ -246,6 +246,12 @@ class Appointment(models.Model):
                 condition=models.Q(status="booked"),
                 name="appointment_open",
             ),
+            # Check-ins of the last minute (kpi marks their days).
+            models.Index(
+                fields=["checked_in_at"],
+                condition=models.Q(checked_in_at__isnull=False),
+                name="appointment_checked_in",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -403,7 +409,15 @@ class LobbyAlert(models.Model):
         verbose_name = _("lobby alert")
         verbose_name_plural = _("lobby alerts")
         ordering = ["-raised_at"]
-        indexes = [models.Index(fields=["branch", "-raised_at"], name="lobbyalert_branch_raised")]
+        indexes = [
+            models.Index(fields=["branch", "-raised_at"], name="lobbyalert_branch_raised"),
+            # Alerts cleared in the last minute (kpi marks their days).
+            models.Index(
+                fields=["cleared_at"],
+                condition=models.Q(cleared_at__isnull=False),
+                name="lobbyalert_cleared",
+            ),
+        ]
         constraints = [
             # At most one open alert of a kind per service.
             models.UniqueConstraint(

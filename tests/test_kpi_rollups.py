@@ -667,3 +667,29 @@ def test_a_walk_away_waited_but_was_never_served_within_target(branch, cash):
     day = totals(branch)
     assert (day["waited"], day["walkaways"], day["wait_within_target"]) == (1, 1, 0)
     assert day["wait_sum_s"] == pytest.approx(180)
+
+
+def test_every_column_the_minute_s_change_scan_filters_on_leads_an_index():
+    """kpi_days_mark_changed runs every minute over whole tables ("changed since a minute ago"):
+    each timestamp it filters on must lead an index, or the scan grows with the history."""
+    from crm.models import CareReminder, Complaint
+    from feedback.models import SurveyResponse
+    from reception.models import Appointment, LobbyAlert
+
+    filtered = {
+        SurveyResponse: ["submitted_at"],
+        Complaint: ["acknowledged_at", "resolved_at", "acknowledge_due_at", "resolve_due_at"],
+        CareReminder: ["done_at"],
+        LobbyAlert: ["cleared_at"],
+        Appointment: ["checked_in_at"],
+    }
+    for model, columns in filtered.items():
+        leading = {index.fields[0].lstrip("-") for index in model._meta.indexes}
+        # An index with a condition that excludes rows the scan wants would not do.
+        unconditional_or_not_null = {
+            index.fields[0].lstrip("-")
+            for index in model._meta.indexes
+            if index.condition is None or "__isnull" in str(index.condition)
+        }
+        for column in columns:
+            assert column in leading & unconditional_or_not_null, f"{model.__name__}.{column}"
