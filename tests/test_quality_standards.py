@@ -139,7 +139,8 @@ def test_api_list_detail_acknowledge(as_user, teller):
     assert as_user(teller).post("/api/quality/standards/SOP-CASH/acknowledge/").status_code == 201
     assert as_user(teller).get("/api/quality/standards/").json()[0]["read"] is True
     assert as_user(teller).get("/api/quality/standards/NOPE/").status_code == 404
-    assert as_user(None).get("/api/quality/standards/").status_code == 403  # session auth first: no challenge, 403
+    # Session authentication comes first: no challenge to send, so 403 rather than 401.
+    assert as_user(None).get("/api/quality/standards/").status_code == 403
 
 
 def test_seed_quality_demo_is_idempotent_and_searchable(branch):
