@@ -1,4 +1,5 @@
-# BranchFlow production image: gunicorn + uvicorn workers (ASGI), Celery worker and beat.
+# BranchFlow production image: the web service (Granian, WSGI), the live service (gunicorn +
+# uvicorn workers, ASGI), Celery worker and beat.
 # One image, three roles: docker-compose.yml picks the command. See docs/operations.md.
 
 # --- Build: dependencies into a virtualenv, translations compiled, static files collected.
@@ -57,4 +58,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as u; host = os.environ.get('DJANGO_ALLOWED_HOSTS', 'localhost').split(',')[0].strip().lstrip('.').replace('*', 'localhost'); u.urlopen(u.Request('http://127.0.0.1:8000/healthz/', headers={'Host': host}), timeout=4)"]
 
-CMD ["gunicorn", "config.wsgi:application", "-c", "config/gunicorn.py"]
+CMD ["python", "-m", "config.serve"]

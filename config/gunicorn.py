@@ -1,11 +1,10 @@
-"""Gunicorn settings for the web service (pages and API):
+"""Gunicorn settings for the web service with gunicorn's gthread worker:
 `gunicorn config.wsgi:application -c config/gunicorn.py`.
 
-WSGI with threads (gthread): each thread keeps its PostgreSQL connection open between requests
-(DB_CONN_MAX_AGE), so no request pays for a new connection, and a request costs a few
-milliseconds of CPU instead of the 25-30 ms the ASGI setup measured (docs/decisions.md). The
-screens' long-lived event streams are served by the separate live service
-(config/gunicorn_live.py, ASGI); nginx routes /queue/live/ there (deploy/nginx.conf).
+Production serves the web with Granian (config/serve.py, docs/decisions.md: ~1 ms of CPU less
+per request on the same threads); this file keeps the earlier set-up runnable, for comparison
+(`bench/load_queue.py --server gthread`) and for platforms without Granian's wheels. Same
+model: WSGI threads, each keeping its PostgreSQL connection (DB_CONN_MAX_AGE).
 
 Everything can be overridden with environment variables.
 """
@@ -31,9 +30,9 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))  # above nginx's ups
 # restart costs a second of CPU (imports) and its threads' connections.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))
 max_requests_jitter = max_requests // 10
-# The TLS-terminating proxy in front sets X-Forwarded-Proto/-For; only the proxy can reach us
-# (compose publishes the port on 127.0.0.1 through nginx), so trusting every address is safe.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# Where X-Forwarded-Proto is believed from (gunicorn never takes the client's address from
+# X-Forwarded-For; config/wsgi.py does, from FORWARDED_ALLOW_IPS only).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # The access log: the path without its query string (staff search customers by phone number,
 # ?q=139...), and no referrer (it carries the previous page's query). WEB_ACCESS_LOG=0: none
 # (nginx logs every request too).

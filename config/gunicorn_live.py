@@ -32,7 +32,7 @@ keepalive = 75  # version polls every second reuse their connection (above nginx
 # No max_requests: recycling a worker would drop every stream it holds at once (it did, mid-run,
 # with the old single service). Streams themselves end every 5 minutes and reconnect.
 max_requests = 0
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 backlog = 4096  # a restart makes every screen reconnect within a few seconds
 # One line per version poll (1/s per screen while streams are down) would flood the log.
 accesslog = "-" if os.environ.get("LIVE_ACCESS_LOG", "") in ("1", "true", "yes") else None

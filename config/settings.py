@@ -215,9 +215,17 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
-# The client's address is REMOTE_ADDR. Behind the reverse proxy, uvicorn (gunicorn's
-# forwarded_allow_ips, FORWARDED_ALLOW_IPS) is the one place that believes X-Forwarded-For, and
-# only from the proxy; the application never reads that header itself (config/gunicorn.py).
+# The client's address is REMOTE_ADDR. Behind the reverse proxy, config/wsgi.py is the one place
+# that believes X-Forwarded-For, and only from the proxies listed here (addresses or networks,
+# comma-separated: compose pins nginx's address); the application never reads that header
+# itself. "*" would let any client name its own address (the left-most entry is theirs to
+# write), so it is refused.
+FORWARDED_ALLOW_IPS = [host for host in env.list("FORWARDED_ALLOW_IPS", default=[]) if host]
+if "*" in FORWARDED_ALLOW_IPS:
+    raise environ.ImproperlyConfigured(
+        "FORWARDED_ALLOW_IPS=* would believe any client's X-Forwarded-For: list the proxies'"
+        " addresses (e.g. 172.28.5.10 or 10.0.0.0/24)."
+    )
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -107,12 +107,12 @@ def test_it_keeps_secrets_out_of_the_compose_file():
     assert not re.search(r"DJANGO_SECRET_KEY:\s*['\"]?[A-Za-z0-9]", text)
 
 
-def test_it_serves_wsgi_with_gunicorn_as_a_non_root_user():
+def test_it_serves_wsgi_with_granian_as_a_non_root_user():
     dockerfile = (BASE_DIR / "Dockerfile").read_text(encoding="utf-8")
     users = re.findall(r"^USER\s+(\S+)", dockerfile, flags=re.MULTILINE)
 
     assert users and users[-1] not in {"root", "0"}
-    assert "config.wsgi:application" in dockerfile
+    assert 'CMD ["python", "-m", "config.serve"]' in dockerfile
     assert "collectstatic" in dockerfile
 
 
@@ -123,23 +123,39 @@ def _gunicorn_settings(name: str) -> dict:
 
 
 def test_it_serves_pages_with_threads_and_live_updates_with_an_event_loop(monkeypatch):
-    monkeypatch.setenv("WEB_CONCURRENCY", "3")
-    web = _gunicorn_settings("gunicorn.py")
-    live = _gunicorn_settings("gunicorn_live.py")
+    from config import serve
 
-    assert (web["worker_class"], web["workers"], web["threads"]) == ("gthread", 3, 2)
-    assert web["bind"] == "0.0.0.0:8000"  # inside the container
-    assert "%(U)s" in web["access_log_format"] and "%(r)s" not in web["access_log_format"]
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.delenv("WEB_THREADS", raising=False)
+    monkeypatch.delenv("WEB_BIND", raising=False)
+    web = serve.server(serve.parse_args([]))
+    live = _gunicorn_settings("gunicorn_live.py")
+    gthread = _gunicorn_settings("gunicorn.py")  # the earlier set-up, kept to compare
+
+    assert (web.interface, web.workers, web.blocking_threads) == ("wsgi", 3, 2)
+    assert (web.bind_addr, web.bind_port) == ("0.0.0.0", 8000)  # noqa: S104 (inside the container)
+    assert web.target == "config.wsgi:application"
+    assert web.respawn_failed_workers and web.workers_rss
+    # The access log names the path, never the query string (staff search by phone number).
+    assert "%(path)s" in web.log_access_format and "query_string" not in web.log_access_format
+    assert (gthread["worker_class"], gthread["threads"]) == ("gthread", 2)
     assert live["worker_class"] == "uvicorn_worker.UvicornWorker"
     assert live["max_requests"] == 0  # a recycled worker would drop every stream it holds
+    # Nobody is believed about client addresses unless named (config/wsgi.py).
+    assert "*" not in (live["forwarded_allow_ips"], gthread["forwarded_allow_ips"])
 
 
 def test_compose_routes_live_updates_to_the_live_service_and_keeps_connections():
     compose = (BASE_DIR / "docker-compose.yml").read_text(encoding="utf-8")
     nginx = (BASE_DIR / "config" / "nginx.conf").read_text(encoding="utf-8")
 
-    assert "config.wsgi:application" in compose and "config.asgi:application" in compose
+    assert '["python", "-m", "config.serve"]' in compose and "config.asgi:application" in compose
     assert 'DB_CONN_MAX_AGE: "600"' in compose
+    # The web service believes X-Forwarded-For from nginx's pinned address only.
+    proxy_address = re.search(r"ipv4_address: \$\{PROXY_ADDRESS:-([0-9.]+)\}", compose).group(1)
+    trusted = re.search(r"FORWARDED_ALLOW_IPS: \$\{FORWARDED_ALLOW_IPS:-([0-9.,]+)\}", compose)
+    assert proxy_address in trusted.group(1).split(",")
+    assert "$proxy_add_x_forwarded_for" in nginx
     assert "nofile" in compose
     assert "location /queue/live/" in nginx and "proxy_buffering off" in nginx
     assert "$request " not in nginx and "$args" not in nginx  # no query strings in its log
@@ -150,8 +166,8 @@ def test_it_starts_web_worker_and_beat_in_development():
     processes = dict(line.split(":", 1) for line in procfile.splitlines() if ":" in line)
 
     assert set(processes) == {"web", "worker", "beat"}
-    # The same server as production (threads, config/gunicorn.py), reloading on code changes.
-    assert "gunicorn config.wsgi:application -c config/gunicorn.py" in processes["web"]
+    # The same server as production (config/serve.py), reloading on code changes.
+    assert "-m config.serve" in processes["web"] and "--reload" in processes["web"]
     assert "celery -A config worker" in processes["worker"]
     assert "celery -A config beat" in processes["beat"]
 
