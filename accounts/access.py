@@ -17,10 +17,20 @@ from django.utils import timezone
 from rest_framework.permissions import BasePermission
 
 from .models import Branch, RegionMembership, RegionRole, Role
-from .selectors import branches_for_user, roles_at_branch, staff_access
+from .selectors import StaffAccess, staff_access
 
 SESSION_BRANCH_KEY = "active_branch_id"
 M = TypeVar("M", bound=Model)
+
+
+def _request_access(request: HttpRequest) -> StaffAccess:
+    """The user's memberships, read once per request (the branch and the roles both need them:
+    two reads of the shared cache per request before)."""
+    access = getattr(request, "_staff_access", None)
+    if access is None:
+        access = staff_access(user=request.user)
+        request._staff_access = access  # type: ignore[attr-defined]
+    return access
 
 
 def active_branch(request: HttpRequest) -> Branch | None:
@@ -28,7 +38,7 @@ def active_branch(request: HttpRequest) -> Branch | None:
     cached = getattr(request, "_active_branch", None)
     if cached is not None:
         return cached
-    branches = branches_for_user(user=request.user)
+    branches = _request_access(request).branches
     if not branches:
         return None
     chosen_id = request.session.get(SESSION_BRANCH_KEY) if hasattr(request, "session") else None
@@ -41,7 +51,7 @@ def resolve_staff(request: HttpRequest, roles: tuple[str, ...]) -> tuple[Branch,
     branch = active_branch(request)
     if branch is None:
         raise PermissionDenied("No branch membership.")
-    held = roles_at_branch(user=request.user, branch=branch)
+    held = set(_request_access(request).roles.get(branch.pk, ()))
     if roles and not (held & set(roles)) and "admin" not in held:
         raise PermissionDenied("Role not allowed here.")
     return branch, held
@@ -141,7 +151,7 @@ def reader_required(*roles: str) -> Callable:
             if not readable:
                 raise PermissionDenied("No branch readable.")
             branch = active_branch(request)
-            held = roles_at_branch(user=request.user, branch=branch) if branch else set()
+            held = set(_request_access(request).roles.get(branch.pk, ())) if branch else set()
             request.readable_branches = readable  # type: ignore[attr-defined]
             request.branch = branch  # type: ignore[attr-defined]
             request.roles = held  # type: ignore[attr-defined]
@@ -168,6 +178,8 @@ class BranchReaderPermission(BasePermission):
         request.readable_branches = readable
         request.branch = active_branch(request)
         request.roles = (
-            roles_at_branch(user=request.user, branch=request.branch) if request.branch else set()
+            set(_request_access(request).roles.get(request.branch.pk, ()))
+            if request.branch
+            else set()
         )
         return True

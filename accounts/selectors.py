@@ -51,6 +51,10 @@ def _load_staff_access(user_id: int) -> StaffAccess:
 def staff_access(*, user: AbstractBaseUser | AnonymousUser) -> StaffAccess:
     if not user.is_authenticated:
         return StaffAccess()
+    # Read with the user itself when the request signed in from the cache (accounts.backends).
+    prefetched = getattr(user, "_prefetched_staff_access", None)
+    if prefetched is not None:
+        return prefetched
     cache = caches["shared"]
     key = staff_access_key(user.pk)
     access = cache.get(key)

@@ -18,6 +18,7 @@ import threading
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import BaseCache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.signals import setting_changed
 from django.db import connection
 from django.dispatch import receiver
@@ -110,13 +111,28 @@ def queue_changed(
     A ticket joining a queue also names its service and any named counter (queueing.hub
     wakes one idle counter that can serve it)."""
     try:
-        live_cache().set(version_key(branch_id), version, timeout=VERSION_TTL_S)
-        if settings.REDIS_URL:
-            from .pubsub import publish
+        cache = live_cache()
+        if not settings.REDIS_URL:
+            cache.set(version_key(branch_id), version, timeout=VERSION_TTL_S)
+            return
+        from .pubsub import publish, set_and_publish
 
-            message = {"v": version, "action": str(action), "ticket": ticket_id}
-            if service_code:
-                message.update(service=service_code, counter=target_counter_id)
+        message = {"v": version, "action": str(action), "ticket": ticket_id}
+        if service_code:
+            message.update(service=service_code, counter=target_counter_id)
+        if isinstance(cache, RedisCache):
+            # The cached copy and the push in one round trip (the cache lives on the same Redis).
+            # The value is stored as the backend stores an int (plain digits), so
+            # current_version() reads it back as usual.
+            set_and_publish(
+                key=cache.make_and_validate_key(version_key(branch_id)),
+                value=int(version),
+                ttl_s=VERSION_TTL_S,
+                channel=channel_name(branch_id),
+                message=json.dumps(message),
+            )
+        else:
+            cache.set(version_key(branch_id), version, timeout=VERSION_TTL_S)
             publish(channel_name(branch_id), json.dumps(message))
     except Exception:  # a screen missing one push must never fail a teller's call
         log.warning("could not push queue change for branch %s", branch_id, exc_info=True)

@@ -29,3 +29,18 @@ def publish(channel: str, message: str) -> bool:
             fallback=False,
         )
     )
+
+
+def set_and_publish(*, key: str, value: int, ttl_s: int, channel: str, message: str) -> bool:
+    """SET `key` (a full cache key, already prefixed) and PUBLISH, in one round trip: a
+    pipeline without a transaction. Every change of a queue does both; two round trips cost
+    each teller's request a second wait on Redis. Skipped at once while Redis is known down."""
+
+    def send() -> bool:
+        pipe = client().pipeline(transaction=False)
+        pipe.set(key, value, ex=ttl_s)
+        pipe.publish(channel, message)
+        pipe.execute()
+        return True
+
+    return bool(guarded(breaker_for(settings.REDIS_URL), send, fallback=False))
