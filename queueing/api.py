@@ -147,19 +147,26 @@ class CounterCallNextApi(BranchApi):
 RETRY_AFTER_EMPTY_S = 5
 
 
-def _nobody_waiting(branch_id: int, version: int, *, counter_id: int) -> Response:
-    """204, telling an idle client when to ask again instead of polling: Retry-After, and a
+def idle_counter_headers(branch_id: int, version: int, *, counter_id: int) -> dict[str, str]:
+    """What tells an idle client when to ask again instead of polling: Retry-After, and a
     long-poll URL that answers as soon as a ticket this counter can serve joins a queue after
-    `version` (queueing.live.wait; one idle counter is woken per such ticket)."""
-    response = Response(status=status.HTTP_204_NO_CONTENT)
-    response["Retry-After"] = str(RETRY_AFTER_EMPTY_S)
+    `version` (queueing.live.wait; one idle counter is woken per such ticket). Call-next's 204
+    and reception's finish-and-call-next (nobody called) carry the same."""
+    headers = {"Retry-After": str(RETRY_AFTER_EMPTY_S)}
     if settings.LIVE_SSE:  # a live service answers long polls
         token = live.live_token(branch_id)
         serves = selectors.branch_setup(branch_id=branch_id).skills.get(counter_id, ())
         query = urlencode(
             {"after": version, "on": "arrival", "counter": counter_id, "serves": ",".join(serves)}
         )
-        response["X-Queue-Wait"] = f"{reverse('queueing:wait', args=[token])}?{query}"
+        headers["X-Queue-Wait"] = f"{reverse('queueing:wait', args=[token])}?{query}"
+    return headers
+
+
+def _nobody_waiting(branch_id: int, version: int, *, counter_id: int) -> Response:
+    response = Response(status=status.HTTP_204_NO_CONTENT)
+    for name, value in idle_counter_headers(branch_id, version, counter_id=counter_id).items():
+        response[name] = value
     return response
 
 

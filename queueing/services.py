@@ -170,6 +170,17 @@ def ticket_call_next(
       called or bumped by the other), so K bounds bypasses up to such coincidences.
     `branch`: the caller's branch; a counter of another branch is "not found".
     """
+    return ticket_call_next_in_transaction(counter=counter, teller=teller, branch=branch)
+
+
+def ticket_call_next_in_transaction(
+    *, counter: Counter | int, teller: User, branch: Branch | None = None
+) -> Ticket | None:
+    """ticket_call_next as one step of the caller's own transaction (reception finishes the
+    counter's customer and calls the next one together). No savepoint of its own, as
+    ticket_finish_in_transaction: a refusal raised here aborts the caller's whole transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ticket_call_next_in_transaction needs the caller's transaction")
     counter_id = counter if isinstance(counter, int) else counter.pk
     counter = statements.lock_counter(counter_id, branch_id=branch.pk if branch else None)
     if counter is None:
@@ -379,6 +390,23 @@ def _lock_ticket(ticket_id: int, *, branch: Branch | None = None) -> Ticket:
         return queryset.get(pk=ticket_id)
     except Ticket.DoesNotExist:
         raise QueueError(_("No such ticket."), code="not_found") from None
+
+
+def counter_lock_of_ticket(*, ticket_id: int, branch: Branch | None = None) -> None:
+    """In the caller's transaction: lock the counter `ticket_id` is at (none: nothing), first.
+
+    For a caller that then moves the ticket and acts at its counter in the same transaction
+    (reception's finish-and-call-next): every action at a counter locks the counter before the
+    ticket (_lock_ticket_at_counter), and taking them the other way round would deadlock with a
+    transfer or recall of the same ticket pressed at the same instant. One statement."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("counter_lock_of_ticket needs the caller's transaction")
+    counters = Counter.objects.select_for_update(of=("self",)).filter(
+        pk=Subquery(Ticket.objects.filter(pk=ticket_id).values("counter_id")[:1])
+    )
+    if branch is not None:
+        counters = counters.filter(branch=branch)
+    list(counters.values_list("pk", flat=True))
 
 
 def _lock_ticket_at_counter(ticket_id: int, *, by: User, branch: Branch | None) -> Ticket:
@@ -847,12 +875,14 @@ __all__ = [
     "TAKE_OVER_ROLES",
     "QueueError",
     "counter_close",
+    "counter_lock_of_ticket",
     "counter_open",
     "counter_release_teller",
     "counter_set_paused",
     "counter_take_over",
     "remote_tickets_sweep",
     "ticket_call_next",
+    "ticket_call_next_in_transaction",
     "ticket_cancel",
     "ticket_cancel_remote",
     "ticket_check_in",

@@ -45,6 +45,13 @@ urlpatterns = [
         api.VisitCompleteApi.as_view(),
         name="reception-visit-complete",
     ),
+    # The teller's "Next" key: the finish (served by reception, config/api_urls.py) and
+    # call-next in one request (reception/api/desk.py).
+    path(
+        "tickets/<int:pk>/finish-and-call-next/",
+        api.TicketFinishAndCallNextApi.as_view(),
+        name="reception-ticket-finish-and-call-next",
+    ),
     # Errors at the counters (reception/api/handling.py)
     path("errors/", api.ServiceErrorListApi.as_view(), name="reception-error-list"),
     path("overview/", api.LobbyOverviewApi.as_view(), name="reception-overview"),

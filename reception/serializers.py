@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from queueing.serializers import TicketRefSerializer
+from queueing.serializers import TicketOutputSerializer, TicketRefSerializer
 
 from .models import Visit
 
@@ -56,3 +56,25 @@ class VisitDetailOutputSerializer(VisitOutputSerializer):
     arrived_at = serializers.DateTimeField(allow_null=True)
     greeted_at = serializers.DateTimeField(allow_null=True)
     triaged_at = serializers.DateTimeField(allow_null=True)
+
+
+class FinishAndCallNextOutputSerializer(serializers.Serializer):
+    """What "finish and call next" answers: the ticket finished, as the finish answers it, and
+    the ticket called, as call-next answers it (null: nobody this counter serves was waiting).
+    The fields document it (OpenAPI); to_representation builds the same dict directly, as
+    TicketOutputSerializer does (a hot request's answer)."""
+
+    finished = TicketOutputSerializer()
+    called = TicketOutputSerializer(
+        allow_null=True, help_text="Null when nobody this counter serves was waiting."
+    )
+
+    class Meta:
+        ref_name = "TicketFinishAndCallNext"
+
+    def to_representation(self, result) -> dict:
+        called = result.called
+        return {
+            "finished": TicketOutputSerializer(result.finished).data,
+            "called": None if called is None else TicketOutputSerializer(called).data,
+        }

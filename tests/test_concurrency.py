@@ -177,3 +177,91 @@ def test_it_calls_one_customer_when_a_teller_double_clicks_call_next(branch, cas
     assert Ticket.objects.filter(status=TicketStatus.DONE).count() == 5
     assert Ticket.objects.filter(status=TicketStatus.WAITING).count() == 5
     assert TicketEvent.objects.filter(action=TicketAction.CALL).count() == 5
+
+
+def test_the_next_key_calls_every_ticket_once_with_tellers_racing(branch, cash, loans):
+    """Issue 5, capacity: tellers loop on "finish and call next" (one transaction each) over
+    a shared queue, as the counter screen's Next key does: each ticket is called exactly once
+    and finished, none is lost."""
+    from reception.services import control_points_publish, visit_complete_service_and_call_next
+
+    for service in (cash, loans):  # as a running branch: every service has its points
+        control_points_publish(service)
+    tellers = 8
+    desks = [_teller_at_counter(branch, [cash, loans], n) for n in range(1, tellers + 1)]
+    issued = {
+        ticket_issue(
+            branch=branch,
+            service=cash if i % 3 else loans,
+            priority=PRIORITIES[i % len(PRIORITIES)],
+        ).pk
+        for i in range(160)
+    }
+
+    def serve_with_the_next_key(i: int, barrier: threading.Barrier) -> list[int]:
+        teller, counter = desks[i]
+        barrier.wait()
+        ticket = ticket_call_next(counter=counter, teller=teller)  # the first call is plain
+        served: list[int] = []
+        while ticket is not None:
+            served.append(ticket.pk)
+            ticket_start(ticket_id=ticket.pk, by=teller)
+            ticket = visit_complete_service_and_call_next(
+                ticket=ticket.pk,
+                teller=teller,
+                branch=branch,
+                outcome="completed",
+                identity_verified=True,
+            ).called
+        return served
+
+    per_teller = run_in_threads(tellers, serve_with_the_next_key)
+
+    called = [pk for served in per_teller for pk in served]
+    assert [pk for pk, times in Tally(called).items() if times > 1] == []
+    assert set(called) == issued
+    assert Ticket.objects.filter(status=TicketStatus.DONE).count() == len(issued)
+    assert not Ticket.objects.exclude(status=TicketStatus.DONE).exists()
+    assert TicketEvent.objects.filter(action=TicketAction.CALL).count() == len(issued)
+    for (teller, counter), served in zip(desks, per_teller, strict=True):
+        called_by = set(Ticket.objects.filter(pk__in=served).values_list("counter_id", "teller_id"))
+        assert called_by <= {(counter.pk, teller.pk)}
+    assert sum(1 for served in per_teller if served) > 1
+
+
+def test_a_double_press_of_the_next_key_calls_one_customer(branch, cash, loans):
+    from reception.services import control_points_publish, visit_complete_service_and_call_next
+
+    control_points_publish(cash)
+    teller, counter = _teller_at_counter(branch, [cash, loans], 1)
+    for _ in range(6):
+        ticket_issue(branch=branch, service=cash)
+    current = ticket_call_next(counter=counter, teller=teller)
+
+    for _round in range(3):
+        ticket_start(ticket_id=current.pk, by=teller)
+
+        def press(i: int, barrier: threading.Barrier, ticket_id=current.pk):
+            barrier.wait()
+            try:
+                return visit_complete_service_and_call_next(
+                    ticket=ticket_id,
+                    teller=teller,
+                    branch=branch,
+                    outcome="completed",
+                    identity_verified=True,
+                )
+            except QueueError as exc:
+                return exc
+
+        outcomes = run_in_threads(2, press)
+
+        done = [o for o in outcomes if not isinstance(o, QueueError)]
+        refused = [o for o in outcomes if isinstance(o, QueueError)]
+        assert len(done) == 1 and len(refused) == 1, outcomes
+        active = Ticket.objects.filter(counter=counter, status__in=list(ACTIVE_AT_COUNTER))
+        assert list(active.values_list("pk", flat=True)) == [done[0].called.pk]
+        current = done[0].called
+
+    assert Ticket.objects.filter(status=TicketStatus.DONE).count() == 3
+    assert TicketEvent.objects.filter(action=TicketAction.CALL).count() == 4

@@ -34,6 +34,12 @@ BUDGET = {
     # BEGIN, UPDATE, history row, outbox event + delivery (one statement), the visit, COMMIT
     "finish": 6,
     "call_empty": 4,  # nobody waiting: BEGIN, lock, waiting tickets, COMMIT
+    # The "Next" key (finish and call next, one transaction): the ticket's counter locked first
+    # (the lock order of every counter action), the finish's UPDATE, history row, outbox event
+    # and visit, then the call's counter lock, waiting tickets, claim and history row, between
+    # one BEGIN and one COMMIT: finish + call - 1, where two requests cost 12.
+    "finish_call": 11,
+    "finish_call_empty": 9,  # nobody waiting: no claim, no call's history row
     # Not the teller's hot path, but at the tablet and counter all day: the customer (insert,
     # audit entry, known at the branch), the visit, the ticket; the checklist on the visit
     "register": 22,
@@ -49,6 +55,9 @@ KPI_DELIVERY = 7
 DELIVERY_BUDGET = {
     # reception: the ticket's end on its visit (none here), then a last look
     "finish": 12 + KPI_DELIVERY,
+    # The same finish event (the call writes none: nobody listens to calls).
+    "finish_call": 12 + KPI_DELIVERY,
+    "finish_call_empty": 12 + KPI_DELIVERY,
     # reception + the CRM interaction (whose own event then invites to the survey)
     "complete": 21 + KPI_DELIVERY,
 }
@@ -151,6 +160,26 @@ def one_of_each(as_user, client, branch, counter, teller, lobby_manager, serial:
                 format="json",
             ),
         )
+        # The "Next" key: finish the customer and call the next in one request; then again
+        # with nobody left waiting.
+        for _ in range(2):
+            tablet.post(reverse("api:queue-ticket-list"), {"service": "cash"}, format="json")
+        first = desk.post(call_next).json()
+        desk.post(reverse("api:queue-ticket-start", args=[first["id"]]))
+        finish_call = "api:reception-ticket-finish-and-call-next"
+        checklist = {"outcome": "completed", "identity_verified": True}
+        both = measure(
+            "finish_call",
+            lambda: desk.post(reverse(finish_call, args=[first["id"]]), checklist, format="json"),
+        ).json()
+        assert both["finished"]["id"] == first["id"] and both["called"] is not None
+        second = both["called"]["id"]
+        desk.post(reverse("api:queue-ticket-start", args=[second]))
+        last = measure(
+            "finish_call_empty",
+            lambda: desk.post(reverse(finish_call, args=[second]), checklist, format="json"),
+        ).json()
+        assert last["called"] is None
         assert measure("call_empty", lambda: desk.post(call_next)).status_code == 204
     version_url = reverse("queueing:version", args=[live.live_token(branch.pk)])
     client.get(version_url)  # the steady state: another screen's poll cached it

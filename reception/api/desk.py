@@ -2,9 +2,10 @@
 
 from collections.abc import Mapping
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -12,6 +13,8 @@ from rest_framework.response import Response
 from accounts.access import get_for_branch
 from accounts.api import ANY_STAFF, BoundedLimitOffsetPagination, BranchApi
 from accounts.models import Role
+from queueing import api as queue_api
+from queueing import broadcast
 from queueing import selectors as queue_selectors
 from queueing.models import Ticket
 from queueing.serializers import TicketOutputSerializer
@@ -19,7 +22,11 @@ from queueing.services import COUNTER_ROLES
 
 from .. import selectors, services
 from ..models import Visit
-from ..serializers import VisitDetailOutputSerializer, VisitOutputSerializer
+from ..serializers import (
+    FinishAndCallNextOutputSerializer,
+    VisitDetailOutputSerializer,
+    VisitOutputSerializer,
+)
 from ..triage import APPOINTMENT_WINDOW_MESSAGE, SpecialNeeds, appointment_in_window
 
 TAG = "reception"
@@ -314,6 +321,50 @@ class TicketFinishApi(BranchApi):
             ticket=pk, branch=request.branch, teller=request.user, **data.validated_data
         )
         return Response(TicketOutputSerializer(ticket).data)
+
+
+class TicketFinishAndCallNextApi(BranchApi):
+    """POST /api/reception/tickets/<id>/finish-and-call-next/: the teller's "Next" key. The
+    finish's body and rules (visit_complete_service), then call-next for the ticket's counter,
+    in one transaction (visit_complete_service_and_call_next): one request per customer
+    instead of two. A refused finish or call changes nothing."""
+
+    allowed_roles = COUNTER_ROLES
+
+    @extend_schema(
+        tags=["queue"],
+        request=CompleteServiceInputSerializer,
+        responses={
+            200: OpenApiResponse(
+                response=FinishAndCallNextOutputSerializer,
+                description="Finished; `called` is the next customer, or null when nobody "
+                "this counter serves was waiting: the answer then carries call-next's 204 "
+                "headers (Retry-After, and X-Queue-Wait where a live service answers long "
+                "polls) saying when to call again.",
+            )
+        },
+    )
+    def post(self, request, pk: int):
+        data = CompleteServiceInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        # Read before looking, as call-next does: a ticket issued meanwhile then wakes the
+        # long poll the answer points at.
+        version = broadcast.current_version(request.branch.pk) if settings.LIVE_SSE else 0
+        # As the finish: the service looks the ticket up within the user's branch (another's:
+        # 404); the answer is built from what it returns, with no query.
+        result = services.visit_complete_service_and_call_next(
+            ticket=pk, branch=request.branch, teller=request.user, **data.validated_data
+        )
+        response = Response(FinishAndCallNextOutputSerializer(result).data)
+        if result.called is None:
+            # Nobody waiting: the same advice as call-next's 204 (one protocol for idle
+            # counters, kept in queueing.api).
+            idle = queue_api.idle_counter_headers(
+                request.branch.pk, version, counter_id=result.finished.counter_id
+            )
+            for name, value in idle.items():
+                response[name] = value
+        return response
 
 
 class TicketTransferApi(BranchApi):

@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -19,7 +20,13 @@ from crm.models import Interaction
 from crm.personal_data import is_valid_phone, normalise_phone
 from crm.services import customer_find_or_create, interaction_record
 from queueing.models import Counter, Service, Ticket
-from queueing.services import ticket_finish_in_transaction, ticket_issue, ticket_transfer
+from queueing.services import (
+    counter_lock_of_ticket,
+    ticket_call_next_in_transaction,
+    ticket_finish_in_transaction,
+    ticket_issue,
+    ticket_transfer,
+)
 
 from .. import controls
 from ..models import Visit, VisitHandover
@@ -417,6 +424,103 @@ def visit_complete_service(
     `ticket` is the ticket or its id; with an id, `branch` is the user's branch (a ticket of
     another branch is then "not found"). Returns the finished ticket.
     """
+    return _complete_service(
+        ticket=ticket,
+        teller=teller,
+        branch=branch,
+        outcome=outcome,
+        identity_verified=identity_verified,
+        documents_signed=documents_signed,
+        funds_handed_over=funds_handed_over,
+        checked_points=checked_points,
+        incomplete_reason=incomplete_reason,
+        error_note=error_note,
+        follow_up_on=follow_up_on,
+    )
+
+
+class FinishedAndCalled(NamedTuple):
+    """What "finish and call next" did: the ticket finished, and the one called (None when
+    nobody this counter serves was waiting)."""
+
+    finished: Ticket
+    called: Ticket | None
+
+
+@transaction.atomic
+def visit_complete_service_and_call_next(
+    *,
+    ticket: Ticket | int,
+    teller: AbstractBaseUser,
+    branch: Branch | None = None,
+    outcome: str,
+    identity_verified: bool = False,
+    documents_signed: bool = False,
+    funds_handed_over: bool = False,
+    checked_points: Iterable[str] = (),
+    incomplete_reason: str = "",
+    error_note: str = "",
+    follow_up_on: date | None = None,
+) -> FinishedAndCalled:
+    """The teller's "Next" key: finish the customer being served, then call the next one for
+    the same counter, in one transaction.
+
+    The finish is visit_complete_service's, unchanged (outcome, control points, the error
+    note, the follow-up reminder, the visit, the outbox events); the call is
+    queueing.services.ticket_call_next's (routing, counter lock, claim, event, the live
+    screens' nudge after commit). Both check that `teller` is seated at the ticket's counter,
+    in `branch`. Any refusal, of the finish or of the call (the counter was paused, the teller
+    signed out meanwhile), rolls the whole back: nothing is finished and nobody called. Nobody
+    waiting is not a refusal: the ticket is finished and `called` is None.
+
+    `ticket` is the ticket or its id; with an id, `branch` is the user's branch (a ticket of
+    another branch is then "not found").
+
+    Locks: the ticket's counter first, then the ticket (the finish's conditional UPDATE), its
+    visit, and the counter again for the call (already held): the order every action at a
+    counter takes (a transfer or recall of this ticket pressed in the same instant waits
+    instead of deadlocking with the finish). One statement more than the finish and the call
+    alone; a call waits on no ticket lock (SKIP LOCKED).
+    """
+    if isinstance(ticket, Ticket):
+        branch = branch or ticket.branch
+    counter_lock_of_ticket(
+        ticket_id=ticket if isinstance(ticket, int) else ticket.pk, branch=branch
+    )
+    finished = _complete_service(
+        ticket=ticket,
+        teller=teller,
+        branch=branch,
+        outcome=outcome,
+        identity_verified=identity_verified,
+        documents_signed=documents_signed,
+        funds_handed_over=funds_handed_over,
+        checked_points=checked_points,
+        incomplete_reason=incomplete_reason,
+        error_note=error_note,
+        follow_up_on=follow_up_on,
+    )
+    called = ticket_call_next_in_transaction(
+        counter=finished.counter_id, teller=teller, branch=branch
+    )
+    return FinishedAndCalled(finished=finished, called=called)
+
+
+def _complete_service(
+    *,
+    ticket: Ticket | int,
+    teller: AbstractBaseUser,
+    branch: Branch | None,
+    outcome: str,
+    identity_verified: bool,
+    documents_signed: bool,
+    funds_handed_over: bool,
+    checked_points: Iterable[str],
+    incomplete_reason: str,
+    error_note: str,
+    follow_up_on: date | None,
+) -> Ticket:
+    """visit_complete_service's work, inside the caller's transaction."""
     reason = _check_outcome(outcome, incomplete_reason)
     ticked = controls.ticked_keys(
         checked_points,

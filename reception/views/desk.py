@@ -402,6 +402,9 @@ def _run_counter_action(request: HttpRequest, counter: Counter) -> dict:
         messages.success(request, _("Transferred as %(code)s.") % {"code": new.code})
     elif action == "finish":
         return _finish(request, current)
+    elif action == "finish_next":
+        # The "Next" key: the same form and rules, and the next customer called with it.
+        return _finish(request, current, call_next=True)
     else:
         messages.error(request, _("Unknown action."))
     return {}
@@ -416,17 +419,32 @@ FINISH_ERROR_FIELDS = {
 }
 
 
-def _finish(request: HttpRequest, current) -> dict:
+def _finish(request: HttpRequest, current, *, call_next: bool = False) -> dict:
+    """Finish the customer being served; with `call_next`, call the next one in the same
+    transaction (a refusal of either changes nothing and shows the form again)."""
     version = services.control_version_current(service_id=current.service_id)
     points = selectors.control_points_rows(version["points"], translation.get_language() or "")
     form = FinishForm(request.POST, points=points)
     if not form.is_valid():
         return {"finish_form": form}
     try:
-        services.visit_complete_service(ticket=current, teller=request.user, **form.finish_kwargs())
+        if call_next:
+            result = services.visit_complete_service_and_call_next(
+                ticket=current, teller=request.user, branch=request.branch, **form.finish_kwargs()
+            )
+        else:
+            services.visit_complete_service(
+                ticket=current, teller=request.user, **form.finish_kwargs()
+            )
     except DomainError as exc:
         form.add_error(FINISH_ERROR_FIELDS.get(exc.code), exc.message)
         return {"finish_form": form}
+    if call_next and result.called is None:
+        messages.info(
+            request,
+            _("%(code)s finished. Nobody is waiting for your services.")
+            % {"code": result.finished.code},
+        )
     return {}
 
 
