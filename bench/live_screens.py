@@ -11,16 +11,21 @@ created if missing and migrated; the bench branch comes from bench/setup_bench.p
 
 Screens are simulated as live.js behaves, with raw asyncio sockets (hundreds cost little):
 
-* sse: each screen holds an event stream on the live service; on each new version it fetches
-  its fragment (board state, or its ticket's status, with ?v=) from the web service, coalescing
-  versions that arrive meanwhile. Phones wait 0-400 ms first, as ticket-status.js does.
+* sse: each screen holds an event stream on the live service, with the token its page mints
+  (a board token for boards, its ticket's token for phones), and does what board.js and
+  ticket-status.js do with each event: a board shows the state the event carries; a phone puts
+  the place and wait it carries in place, or fetches its card at once on `refetch`. An event
+  without a payload fetches the fragment (board state, or its ticket's status, with ?v=) from
+  the web service, coalescing versions that arrive meanwhile; phones then wait 0-400 ms first.
 * poll (Redis down): the app runs with REDIS_URL on a closed loopback port; screens poll the
   version URL every second and fetch on a change.
 
 A teller (the API, session login) calls the next ticket every --call-every seconds, then starts
 and finishes it and a tablet issues a new one, so the queue never empties. Per call and screen:
-*seen* = call sent → the screen receives a newer version; *shown* = call sent → the fragment
-fetched after it arrived (a board's must show the called code). With --nodes 2 the screens use
+*seen* = call sent → the screen receives a newer version; *shown* = call sent → the state shown
+after it arrived, from the event or from a fetch (a board's must show the called code). A phone
+whose ticket has left the queue (its stream said `refetch`) counts no more calls after that one:
+its page shows the counter, then the end, and stops following. With --nodes 2 the screens use
 node B and the teller node A.
 
 Prints a table, then ONE JSON line as the last line of stdout (progress on stderr). Exit status
@@ -188,15 +193,21 @@ def run_setup(env: dict[str, str], password: str) -> dict:
 TOKENS_SCRIPT = """
 import json, sys
 from queueing.links import ticket_status_token
-from queueing.live import live_token
+from django.conf import settings
+from queueing.live import board_live_token, live_token, ticket_live_token
 ids = json.loads(sys.stdin.read())
+lang = settings.LANGUAGE_CODE  # what the pages are rendered in for these screens
 print(json.dumps({"live": live_token(ids["branch"]),
-                  "status": {str(i): ticket_status_token(i) for i in ids["tickets"]}}))
+                  "board": board_live_token(ids["branch"], lang),
+                  "status": {str(i): ticket_status_token(i) for i in ids["tickets"]},
+                  "ticket_live": {str(i): ticket_live_token(ids["branch"], i, lang)
+                                  for i in ids["tickets"]}}))
 """
 
 
 def signed_tokens(env: dict[str, str], branch_id: int, ticket_ids: list[int]) -> dict:
-    """Live token and phones' status links, signed with the app's key (as its pages embed)."""
+    """Live tokens (plain, board, per ticket) and phones' status links, signed with the app's key
+    (as its pages embed)."""
     out = manage(
         env,
         "shell",
@@ -318,14 +329,20 @@ class Screen:
     index: int
     kind: str  # "board" or "phone"
     fragment_path: str
+    events_token: str = ""  # the stream's live token (board / ticket scope), as the page's
     events: list[tuple[float, int]] = field(default_factory=list)  # (time, version) received
     fetches: list[tuple[float, bytes | None]] = field(default_factory=list)  # (done, hero code)
+    # What the screen showed: (time, hero code), from an event's payload or from a fetch.
+    shows: list[tuple[float, bytes | None]] = field(default_factory=list)
+    payloads: int = 0  # events whose payload was shown without a fetch
+    left_at: float | None = None  # phone: its stream said `refetch` (the ticket left the queue)
     errors: list[str] = field(default_factory=list)
     drops: int = 0
     fallbacks: int = 0  # 204 from the stream: polled instead
     current: int | None = None
     running: bool = False
     pending: bool = False
+    pending_data: dict | None = None
 
     @property
     def source(self) -> str:
@@ -347,39 +364,66 @@ class Rig:
     tasks: set = field(default_factory=set)
 
 
-async def refresh(rig: Rig, screen: Screen, conn: Connection) -> None:
-    """Fetch the screen's fragment for its current version; coalesce versions meanwhile."""
+def shown_from_event(screen: Screen, data: dict | None) -> bool:
+    """What board.js / ticket-status.js do with an event's payload: shown, no fetch."""
+    if not data:
+        return False
+    if screen.kind == "board" and isinstance(data.get("html"), str):
+        hero = HERO.search(data["html"].encode())
+        screen.shows.append((time.monotonic(), hero.group(1) if hero else None))
+        screen.payloads += 1
+        return True
+    if screen.kind == "phone" and isinstance(data.get("outlook"), str):
+        screen.shows.append((time.monotonic(), None))
+        screen.payloads += 1
+        return True
+    return False
+
+
+async def refresh(rig: Rig, screen: Screen, conn: Connection, data: dict | None = None) -> None:
+    """Show the screen's state for its current version: the event's payload, else a fetch of
+    its fragment. Versions arriving meanwhile are coalesced (the newest event kept), as live.js
+    does."""
     if screen.running:
         screen.pending = True
+        screen.pending_data = data
         return
     screen.running = True
     try:
         while True:
             screen.pending = False
-            if screen.kind == "phone":
-                await asyncio.sleep(random.random() * PHONE_JITTER_S)
-            path = f"{screen.fragment_path}?v={screen.current}"
-            try:
-                status, _head, body = await asyncio.wait_for(conn.get(path), REQUEST_TIMEOUT_S)
-            except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
-                screen.errors.append(f"fragment: {type(exc).__name__}")
-                conn.close()
-            else:
-                if status != 200:
-                    screen.errors.append(f"fragment: HTTP {status}")
-                hero = HERO.search(body) if screen.kind == "board" else None
-                screen.fetches.append((time.monotonic(), hero.group(1) if hero else None))
+            if not shown_from_event(screen, data):
+                if screen.kind == "phone" and not (data and data.get("refetch")):
+                    await asyncio.sleep(random.random() * PHONE_JITTER_S)
+                path = f"{screen.fragment_path}?v={screen.current}"
+                try:
+                    status, _head, body = await asyncio.wait_for(conn.get(path), REQUEST_TIMEOUT_S)
+                except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
+                    screen.errors.append(f"fragment: {type(exc).__name__}")
+                    conn.close()
+                else:
+                    if status != 200:
+                        screen.errors.append(f"fragment: HTTP {status}")
+                    hero = HERO.search(body) if screen.kind == "board" else None
+                    done = (time.monotonic(), hero.group(1) if hero else None)
+                    screen.fetches.append(done)
+                    screen.shows.append(done)
             if not screen.pending or rig.stop.is_set():
                 return
+            data, screen.pending_data = screen.pending_data, None
     finally:
         screen.running = False
 
 
-def seen(rig: Rig, screen: Screen, conn: Connection, version: int) -> None:
+def seen(
+    rig: Rig, screen: Screen, conn: Connection, version: int, data: dict | None = None
+) -> None:
     screen.events.append((time.monotonic(), version))
+    if data and data.get("refetch") and screen.left_at is None:
+        screen.left_at = time.monotonic()
     if screen.current is None or version != screen.current:
         screen.current = version
-        task = asyncio.ensure_future(refresh(rig, screen, conn))
+        task = asyncio.ensure_future(refresh(rig, screen, conn, data))
         rig.tasks.add(task)  # keep a reference until done (asyncio holds tasks weakly)
         task.add_done_callback(rig.tasks.discard)
 
@@ -392,7 +436,8 @@ async def follow_stream(rig: Rig, screen: Screen, conn: Connection) -> bool:
     try:
         last = f"Last-Event-ID: {screen.current}\r\n" if screen.current is not None else ""
         writer.write(
-            f"GET /queue/live/{rig.live_token}/events/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"GET /queue/live/{screen.events_token or rig.live_token}/events/ HTTP/1.1\r\n"
+            "Host: 127.0.0.1\r\n"
             f"Accept: text/event-stream\r\n{last}\r\n".encode()
         )
         await writer.drain()
@@ -421,8 +466,9 @@ async def follow_stream(rig: Rig, screen: Screen, conn: Connection) -> bool:
                 if line.startswith(b"data:"):
                     data.append(line[5:].strip())
                 elif line == b"" and data:
-                    with contextlib.suppress(ValueError, KeyError):
-                        seen(rig, screen, conn, int(json.loads(b"".join(data))["v"]))
+                    with contextlib.suppress(ValueError, KeyError, TypeError):
+                        event = json.loads(b"".join(data))
+                        seen(rig, screen, conn, int(event["v"]), event)
                     data = []
         if not rig.stop.is_set():
             screen.drops += 1  # the server ended it during the run: the screen reconnects
@@ -551,6 +597,8 @@ def latencies(rig: Rig, screens: list[Screen], settle_s: float) -> tuple[list, d
     for number, (sent, code) in enumerate(calls):
         until = calls[number + 1][0] if number + 1 < len(calls) else math.inf
         for screen in screens:
+            if screen.left_at is not None and sent > screen.left_at:
+                continue  # its ticket left the queue: the page stops following, as the real one
             event = next((t for t, _v in screen.events if t >= sent), None)
             if event is None or event >= until:
                 missed += 1
@@ -558,10 +606,10 @@ def latencies(rig: Rig, screens: list[Screen], settle_s: float) -> tuple[list, d
             seen_ms.append((event - sent) * 1000)
             if screen.kind == "board":
                 shown = next(
-                    (t for t, hero in screen.fetches if t >= event and hero == code.encode()), None
+                    (t for t, hero in screen.shows if t >= event and hero == code.encode()), None
                 )
             else:
-                shown = next((t for t, _h in screen.fetches if t >= event), None)
+                shown = next((t for t, _h in screen.shows if t >= event), None)
             if shown is None or shown >= until + 5:
                 missed += 1
                 continue
@@ -635,7 +683,10 @@ def print_table(result: dict) -> None:
         f" dropped streams {a['dropped_streams']}, teller {a['teller_errors']});"
         f" streams answered 204 {a['fallbacks']}"
     )
-    print(f"fragment fetches   {a['fragment_fetches']}")
+    print(
+        f"fragment fetches   {a['fragment_fetches']}; shown from the event (no fetch)"
+        f" {a['payload_events']}"
+    )
     for name, figures in a["processes"].items():
         workers = ", ".join(f"{w['rss_mb']} MB/{w['fds']} fds" for w in figures["workers"])
         print(f"{name:<18} RSS total {figures['rss_mb_total']} MB; per worker: {workers}")
@@ -716,10 +767,18 @@ def main(argv: list[str] | None = None) -> int:
             live.wait_ready(f"/queue/live/{tokens['live']}/v/")
         screen_web, screen_live = nodes[-1]  # node B with --nodes 2; the teller uses node A
         board_path = f"/queue/board/{setup['display_token']}/state/"
-        screens = [Screen(i, "board", board_path) for i in range(boards)]
+        screens = [Screen(i, "board", board_path, tokens["board"]) for i in range(boards)]
         for i in range(phones):
-            token = tokens["status"][str(tickets[i % len(tickets)]["id"])]
-            screens.append(Screen(boards + i, "phone", f"/queue/t/{token}/state/"))
+            ticket_id = str(tickets[i % len(tickets)]["id"])
+            token = tokens["status"][ticket_id]
+            screens.append(
+                Screen(
+                    boards + i,
+                    "phone",
+                    f"/queue/t/{token}/state/",
+                    tokens["ticket_live"][ticket_id],
+                )
+            )
         log(
             f"{len(screens)} screens ({boards} boards, {phones} phones, {args.mode}) on"
             f" {screen_web.base_url} + {screen_live.base_url}; teller on {nodes[0][0].base_url}"
@@ -824,6 +883,8 @@ async def drive(
         "call_next": row(rig.call_ms),
         "missed": missed,
         "fragment_fetches": sum(len(s.fetches) for s in screens),
+        "fragment_fetches_per_s": round(sum(len(s.fetches) for s in screens) / wall, 1),
+        "payload_events": sum(s.payloads for s in screens),
         "errors": errors,
         "screen_errors": screen_errors,
         "dropped_streams": dropped,

@@ -63,6 +63,8 @@ class Subscription:
         "latest",
         "serves",
         "since",
+        "ticket_id",
+        "touched",
     )
 
     def __init__(
@@ -72,8 +74,13 @@ class Subscription:
         arrivals_only: bool = False,
         counter_id: int | None = None,
         serves: frozenset[str] = frozenset(),
+        ticket_id: int | None = None,
     ) -> None:
         self.branch_id = branch_id
+        # A customer's status page follows one ticket: was a change *of that ticket* announced
+        # since the stream last looked (queueing/live.py sends that phone a re-read)?
+        self.ticket_id = ticket_id
+        self.touched = False
         self.arrivals_only = arrivals_only
         self.counter_id = counter_id  # the idle counter waiting, and the services it serves
         self.serves = serves
@@ -87,7 +94,9 @@ class Subscription:
         """Woken, and not yet collected by its waiter."""
         return self._event.is_set()
 
-    def push(self, version: int) -> None:
+    def push(self, version: int, ticket_id: int | None = None) -> None:
+        if ticket_id is not None and ticket_id == self.ticket_id:
+            self.touched = True
         if self.latest is None or version > self.latest:
             self.latest = version
         self._event.set()
@@ -140,6 +149,7 @@ class Hub:
         arrivals_only: bool = False,
         counter_id: int | None = None,
         serves: frozenset[str] = frozenset(),
+        ticket_id: int | None = None,
     ) -> Subscription | None:
         """Register for a branch's versions; None when Redis is unavailable (then poll)."""
         if not self.breaker.allows():
@@ -154,7 +164,11 @@ class Hub:
         # No await between the check above and this line: a disconnect cannot slip in between,
         # so every message published from here on reaches this subscription.
         sub = Subscription(
-            branch_id, arrivals_only=arrivals_only, counter_id=counter_id, serves=serves
+            branch_id,
+            arrivals_only=arrivals_only,
+            counter_id=counter_id,
+            serves=serves,
+            ticket_id=ticket_id,
         )
         self._subs.setdefault(branch_id, set()).add(sub)
         return sub
@@ -199,6 +213,8 @@ class Hub:
         except (ValueError, KeyError, TypeError, IndexError):
             return
         arrival = message.get("action") in ARRIVALS
+        ticket = message.get("ticket")
+        ticket = ticket if isinstance(ticket, int) else None
         if arrival:
             self._last_arrival[branch_id] = max(version, self._last_arrival.get(branch_id, 0))
         self.messages += 1
@@ -212,7 +228,7 @@ class Hub:
         idle_counters = []
         for sub in list(self._subs.get(branch_id, ())):
             if not sub.arrivals_only:
-                sub.push(version)
+                sub.push(version, ticket)
             elif arrival:
                 idle_counters.append(sub)
         if idle_counters:

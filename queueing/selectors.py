@@ -1,5 +1,6 @@
 """Queue reads. The routing and ETA code is pure; these functions turn rows into its inputs."""
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -357,6 +358,30 @@ def outlook_for(ticket: Ticket, outlook: Outlook) -> dict:
     return {"people_ahead": ahead, "eta_s": mine}
 
 
+def outlook_positions(outlook: Outlook) -> dict[int, tuple[bool, int, float]]:
+    """Every queued ticket's (is remote, people ahead, estimated wait) from branch_outlook():
+    outlook_for() for all of them at once, in O(n log n) (the live service sends each phone its
+    own part, queueing/live.py)."""
+    waiting_waits: dict[str, list[float]] = {}  # per service: waiting tickets' waits
+    all_waits: dict[str, list[float]] = {}  # per service: everybody's, were all of them here
+    for service_code, wait_s, is_remote, wait_all_s in outlook.values():
+        if not is_remote:
+            waiting_waits.setdefault(service_code, []).append(wait_s)
+        all_waits.setdefault(service_code, []).append(wait_all_s)
+    for waits in (*waiting_waits.values(), *all_waits.values()):
+        waits.sort()
+    positions = {}
+    for ticket_id, (service_code, wait_s, is_remote, wait_all_s) in outlook.items():
+        # Strictly less than its own wait: the ticket never counts itself (as outlook_for).
+        if is_remote:
+            ahead = bisect.bisect_left(all_waits[service_code], wait_all_s)
+            positions[ticket_id] = (True, ahead, wait_all_s)
+        else:
+            ahead = bisect.bisect_left(waiting_waits[service_code], wait_s)
+            positions[ticket_id] = (False, ahead, wait_s)
+    return positions
+
+
 def ticket_outlook(*, ticket: Ticket) -> dict:
     """People ahead and estimated wait for a waiting or remote ticket (status page, printout)."""
     if ticket.status not in QUEUED:
@@ -429,6 +454,11 @@ def branch_by_display_token(*, token: str) -> Branch | None:
     if not token:
         return None
     return Branch.objects.filter(display_token=token).first()
+
+
+def branch_by_id(*, branch_id: int) -> Branch | None:
+    """The branch a live stream follows (the live service knows only its id)."""
+    return Branch.objects.filter(pk=branch_id).first()
 
 
 def ticket_for_customer(*, ticket_id: int) -> Ticket | None:

@@ -7,6 +7,8 @@ customer's status page (signed link). Live updates: queueing/live.py, docs/live-
 import contextlib
 import hashlib
 import math
+import threading
+from collections import OrderedDict
 from datetime import timedelta
 
 import segno
@@ -133,7 +135,8 @@ def board(request: HttpRequest, token: str) -> HttpResponse:
     branch = _board_branch(token)
     context = _board_state(branch)
     context.update(
-        live=live.live_context(request, branch.pk),
+        # The board's stream carries its state (queueing/live.py): a board-scoped live token.
+        live=live.live_context(request, branch.pk, board=True),
         state_url=reverse("queueing:board_state", args=[token]),
         # Spoken with the ticket code and counter filled in by board.js.
         say=_bilingual(CALL_SENTENCE, code="{code}", counter="{counter}"),
@@ -160,8 +163,24 @@ def _board_branch_cached(token: str) -> Branch | None:
     return found or None
 
 
-def _board_key(token: str, version: int | None, language: str) -> str:
-    return f"board-state:{_token_key(token)}:{version}:{language}"
+def board_key(branch_id: int, version: int | None, language: str) -> str:
+    """One key per (branch, queue version, language): shared by the fetched fragment and the
+    live service's board streams, which know the branch, not the display token."""
+    return f"board-state:{branch_id}:{version}:{language}"
+
+
+def board_fragment(
+    branch_id: int, version: int, language: str, *, branch: Branch | None = None
+) -> str:
+    """The board's #state for this version, rendered once for every board of the branch (all
+    workers and nodes: queueing/fragments.py). `version` must be one the branch has reached."""
+
+    def render_state() -> str:
+        with translation.override(language):
+            found = branch or selectors.branch_by_id(branch_id=branch_id)
+            return render_to_string("queueing/board.html#state", _board_state(found))
+
+    return fragments.shared(board_key(branch_id, version, language), render_state)
 
 
 @rate_limited("public_page")
@@ -176,17 +195,15 @@ def board_state(request: HttpRequest, token: str) -> HttpResponse:
     language = translation.get_language() or ""
     asked = fragments.requested_version(request.GET.get("v"))
     # The 2nd..Nth board on this worker: straight from memory, not even a version read.
-    html = fragments.peek_local(_board_key(token, asked, language)) if asked is not None else None
+    html = (
+        fragments.peek_local(board_key(branch.pk, asked, language)) if asked is not None else None
+    )
     if html is None:
         version, cacheable = fragments.key_version(branch.pk, request.GET.get("v"))
-
-        def render_state() -> str:
-            return render_to_string("queueing/board.html#state", _board_state(branch))
-
         if cacheable:
-            html = fragments.shared(_board_key(token, version, language), render_state)
+            html = board_fragment(branch.pk, version, language, branch=branch)
         else:
-            html = render_state()
+            html = render_to_string("queueing/board.html#state", _board_state(branch))
     response = HttpResponse(html)
     response["Cache-Control"] = "no-store"
     return response
@@ -254,15 +271,75 @@ def _shared_outlook(ticket: Ticket, requested_version: str | None) -> dict:
         version, cacheable = fragments.key_version(ticket.branch_id, requested_version)
         if not cacheable:
             return selectors.ticket_outlook(ticket=ticket)
-        branch_outlook = fragments.shared(
-            f"branch-outlook:{ticket.branch_id}:{version}",
-            lambda: selectors.branch_outlook(branch=ticket.branch),
-            ttl=STATUS_OUTLOOK_TTL_S,
-        )
+        branch_outlook = _branch_outlook_shared(ticket.branch_id, version, ticket.branch)
     if ticket.pk not in branch_outlook:
         # Issued after that version's estimate was made (a stale cached version): ask directly.
         return selectors.ticket_outlook(ticket=ticket)
     return selectors.outlook_for(ticket, branch_outlook)
+
+
+def _branch_outlook_shared(branch_id: int, version: int, branch: Branch | None = None):
+    """selectors.branch_outlook for a version the branch has reached, once for every phone."""
+
+    def compute() -> selectors.Outlook:
+        found = branch or selectors.branch_by_id(branch_id=branch_id)
+        return selectors.branch_outlook(branch=found) if found is not None else {}
+
+    return fragments.shared(
+        f"branch-outlook:{branch_id}:{version}", compute, ttl=STATUS_OUTLOOK_TTL_S
+    )
+
+
+OUTLOOK_RENDERS_MAX = 4096
+_outlook_renders: OrderedDict[tuple, str] = OrderedDict()
+_outlook_renders_lock = threading.Lock()
+
+
+def outlook_html(language: str, people_ahead: int, eta_s: float) -> str:
+    """ticket_status.html#outlook (a queued ticket's place and wait) in `language`.
+
+    Its only inputs are the few numbers shown, and most combinations recur from one version to
+    the next (the 5th in line after a call reads as the 6th did before): each is rendered once
+    per process."""
+    outlook = {"people_ahead": people_ahead, "eta_s": eta_s}
+    minutes, interval = _eta_minutes(eta_s), _eta_range(outlook)
+    key = (language, people_ahead, minutes, interval)
+    with _outlook_renders_lock:
+        html = _outlook_renders.get(key)
+        if html is not None:
+            _outlook_renders.move_to_end(key)
+            return html
+    with translation.override(language):
+        html = render_to_string(
+            "queueing/ticket_status.html#outlook",
+            {"outlook": outlook, "eta_minutes": minutes, "eta_range": interval},
+        )
+    with _outlook_renders_lock:
+        _outlook_renders[key] = html
+        while len(_outlook_renders) > OUTLOOK_RENDERS_MAX:
+            _outlook_renders.popitem(last=False)
+    return html
+
+
+def ticket_outlook_fragments(branch_id: int, version: int, language: str) -> dict:
+    """{ticket id: (status, html of its #outlook)} for every queued ticket of the branch at
+    this version: computed once per (branch, version, language) for every phone's stream, all
+    workers and nodes (queueing/fragments.py). Each stream then sends its phone its own entry
+    only (queueing/live.py). A ticket missing here is no longer queued (called, served, ...)."""
+
+    def compute() -> dict[int, tuple[str, str]]:
+        positions = selectors.outlook_positions(_branch_outlook_shared(branch_id, version))
+        return {
+            ticket_id: (
+                TicketStatus.REMOTE.value if is_remote else TicketStatus.WAITING.value,
+                outlook_html(language, ahead, eta_s),
+            )
+            for ticket_id, (is_remote, ahead, eta_s) in positions.items()
+        }
+
+    return fragments.shared(
+        f"ticket-outlooks:{branch_id}:{version}:{language}", compute, ttl=STATUS_OUTLOOK_TTL_S
+    )
 
 
 def _remote_state(ticket: Ticket) -> dict:
@@ -317,7 +394,8 @@ def ticket_status(request: HttpRequest, token: str) -> HttpResponse:
     context = _status_state(ticket)
     context.update(
         token=token,
-        live=live.live_context(request, ticket.branch_id),
+        # The stream carries this ticket's place and wait, and only this ticket's (live.py).
+        live=live.live_context(request, ticket.branch_id, ticket_id=ticket.pk),
         state_url=reverse("queueing:ticket_status_state", args=[token]),
         # Other apps' links (reception's pre-filled form): queueing.extensions.
         page_links=ticket_page_links(ticket),

@@ -194,7 +194,14 @@
     fresh.slice(0, MAX_ANNOUNCE_AT_ONCE).reverse().forEach(announce);
   }
 
-  window.BranchFlowLive.follow(root, function (v) {
+  window.BranchFlowLive.follow(root, function (v, event) {
+    if (event && typeof event.html === "string") {
+      // The stream carried the state (rendered once per version on the server, autoescaped
+      // like the fetched fragment): no fetch at all.
+      stateEl.innerHTML = event.html;
+      onState();
+      return null;
+    }
     var url = window.BranchFlowLive.withVersion(root.dataset.stateUrl, v);
     return window.BranchFlowLive.swap(url, stateEl).then(onState);
   }, {

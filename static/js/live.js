@@ -1,8 +1,11 @@
 /* Live updates for BranchFlow screens (docs/live-updates.md).
  *
  * BranchFlowLive.follow(element, onChange) watches the branch version named by the element's
- * data-live-* attributes and calls onChange(version) whenever it changes; onChange fetches the
- * screen's own state (and may return a promise; changes arriving meanwhile are coalesced).
+ * data-live-* attributes and calls onChange(version, event) whenever it changes; onChange
+ * fetches the screen's own state (and may return a promise; changes arriving meanwhile are
+ * coalesced, the newest event kept). `event` is the stream's parsed event: the board's and the
+ * status page's streams carry what they show ({"v", "html"} / {"v", "outlook"} / {"v",
+ * "refetch"}), so those screens fetch nothing; it is null when polling or on the safety refresh.
  *
  * Transport: server-sent events when data-live-sse="1" (ASGI + Redis), otherwise, or when the
  * stream fails, polling data-live-version-url every data-live-poll-ms (1 s). A poll answers
@@ -23,27 +26,34 @@
     var current = el.dataset.liveVersion === undefined ? null : String(el.dataset.liveVersion);
     var running = false;
     var pending = false;
+    var pendingEvent = null;
     var stopped = false;
     var source = null;
     var pollTimer = null;
     var failures = 0;
     var onStatus = options.onStatus || function () {};
 
-    function refresh() {
-      if (running) { pending = true; return; }
+    function refresh(event) {
+      event = event || null;
+      if (running) { pending = true; pendingEvent = event; return; }
       running = true;
       Promise.resolve()
-        .then(function () { return onChange(current); })
+        .then(function () { return onChange(current, event); })
         .catch(function (err) { console.warn("live: refresh failed", err); })
         .then(function () {
           running = false;
-          if (pending && !stopped) { pending = false; refresh(); }
+          if (pending && !stopped) {
+            var next = pendingEvent;
+            pending = false;
+            pendingEvent = null;
+            refresh(next);
+          }
         });
     }
 
-    function seen(v) {
+    function seen(v, event) {
       v = String(v);
-      if (v !== current) { current = v; refresh(); }
+      if (v !== current) { current = v; refresh(event); }
     }
 
     function schedulePoll(delay) {
@@ -91,7 +101,9 @@
       source.onmessage = function (event) {
         errors = 0;
         onStatus(true);
-        try { seen(JSON.parse(event.data).v); } catch (e) { /* ignore a malformed event */ }
+        var data;
+        try { data = JSON.parse(event.data); } catch (e) { return; /* ignore a malformed event */ }
+        if (data && data.v !== undefined) seen(data.v, data);
       };
       source.onerror = function () {
         // Closed (e.g. 204: no stream here) or failing repeatedly: poll instead. A stream the
@@ -112,7 +124,7 @@
     document.addEventListener("visibilitychange", function () {
       if (document.visibilityState === "visible" && !stopped && !source) schedulePoll(0);
     });
-    setInterval(function () { if (!stopped) refresh(); }, SAFETY_REFRESH_MS);
+    setInterval(function () { if (!stopped) refresh(null); }, SAFETY_REFRESH_MS);
 
     if (el.dataset.liveSse === "1" && window.EventSource && eventsUrl) startStream();
     else startPolling();

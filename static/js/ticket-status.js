@@ -1,7 +1,9 @@
 /* The customer's ticket pages.
- * - Status page (#ticket-status): follows the branch's queue version (live.js), re-reads this
- *   ticket's state when it changes, vibrates when the ticket is called (or recalled), and
- *   stops following once the ticket is final.
+ * - Status page (#ticket-status): follows the branch's queue version (live.js). The stream
+ *   carries this ticket's place and wait ({"outlook", "status"}: put in place, no fetch) or
+ *   says the ticket itself changed ({"refetch": 1}: re-read the card at once); an event without
+ *   either (polling, an older server) re-reads the card after a random moment, as before.
+ *   Vibrates when the ticket is called (or recalled), and stops following once it is final.
  * - Printed ticket: the Print button, and ?print=1 prints at once.
  */
 (function () {
@@ -47,10 +49,29 @@
 
   if (card() && card().hasAttribute("data-final")) return; // nothing will change any more
 
-  follower = window.BranchFlowLive.follow(root, function (v) {
+  /* Put the stream's outlook in place; false when the card shown cannot take it (its status
+   * differs, or it shows no place: e.g. a remote ticket whose turn came). */
+  function applyOutlook(event) {
+    var now = card();
+    var target = now && now.querySelector("[data-outlook]");
+    if (!target || now.dataset.status !== event.status) return false;
+    var holder = document.createElement("div");
+    holder.innerHTML = event.outlook; // server-rendered, autoescaped like the fetched card
+    var fresh = holder.querySelector("[data-outlook]");
+    if (!fresh) return false;
+    target.replaceWith(fresh);
+    return true;
+  }
+
+  follower = window.BranchFlowLive.follow(root, function (v, event) {
+    var url = window.BranchFlowLive.withVersion(root.dataset.stateUrl, v);
+    if (event && typeof event.outlook === "string" && applyOutlook(event)) return null;
+    if (event && (event.refetch || typeof event.outlook === "string")) {
+      // About this phone's ticket only (a handful of phones per change): at once.
+      return window.BranchFlowLive.swap(url, stateEl).then(onState);
+    }
     // Spread the re-reads of many phones over a moment (every change of the branch wakes them).
     var jitter = Math.random() * 400;
-    var url = window.BranchFlowLive.withVersion(root.dataset.stateUrl, v);
     return new Promise(function (resolve) { setTimeout(resolve, jitter); })
       .then(function () { return window.BranchFlowLive.swap(url, stateEl); })
       .then(onState);
