@@ -1193,6 +1193,24 @@ def run_load(run: Run, setup: dict, snapshot, web_urls: list[str]) -> dict:
                 )
 
         list(pool.map(open_counter, tellers))
+
+        def warm_up(user: VirtualUser, counter_id: int | None = None) -> None:
+            # Signed-in screens have read their branch before its first ticket of the day
+            # (session, user, memberships, the branch's set-up and queue version in the shared
+            # cache): without this, at 500 branches most of a 30 s run's requests were some
+            # user's or branch's first, and measured the cold path. A teller's idle call-next
+            # (nobody waits yet) reads all of it, as a counter screen does when it opens.
+            client = clients[user.name]
+            if counter_id is None:
+                response = client.get(f"{API}/services/")
+            else:
+                response = client.post(f"{API}/counters/{counter_id}/call-next/")
+            expected = 200 if counter_id is None else 204  # nobody is waiting yet
+            if response.status_code != expected:
+                raise RuntimeError(f"{user.name}: warm-up: HTTP {response.status_code}")
+
+        list(pool.map(lambda pair: warm_up(*pair), tellers))
+        list(pool.map(warm_up, lobby))
         probe = auth_probe(run, clients, tellers[0][0])
         if run.args.live:
             run.live_client = httpx.Client(
