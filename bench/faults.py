@@ -5,8 +5,8 @@
         [--redis-down-at 20] [--redis-down-for 30] [--kill-worker-at 60]
 
 It starts everything itself on this machine: a redis-server of its own on a free loopback port
-(so it can stop it), the app under gunicorn as production runs it (ASGI, uvicorn workers, on
-PostgreSQL), a Celery worker and beat. Lobby tablets register visits through the API, tellers
+(so it can stop it), the app's web service as production runs it (Granian, WSGI threads,
+config/serve.py, on PostgreSQL), a Celery worker and beat. Lobby tablets register visits through the API, tellers
 call, start, transfer (one in ten) and complete them, and a display board polls its version and
 state. During the run it stops Redis for `--redis-down-for` seconds, and kills the worker with
 SIGKILL at `--kill-worker-at`, restarting it 3 s later. Then the tablets stop, the tellers drain
@@ -84,14 +84,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--redis-down-at", type=float, default=20)
     parser.add_argument("--redis-down-for", type=float, default=30)
     parser.add_argument("--kill-worker-at", type=float, default=60)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="web worker processes")
     args = parser.parse_args(argv)
     if not 5 <= args.duration <= MAX_DURATION_S:
         parser.error(f"--duration must be 5..{MAX_DURATION_S}")
     if not (1 <= args.tellers <= 32 and 1 <= args.tablets <= 16 and 0 < args.issue_rate <= 50):
         parser.error("--tellers 1..32, --tablets 1..16, --issue-rate up to 50")
-    # What bench.load_queue.Gunicorn reads.
-    args.server, args.threads = "asgi", 1
+    # What bench.load_queue.Gunicorn reads: production's web service.
+    args.server, args.threads = "granian", 2
     return args
 
 

@@ -4,8 +4,8 @@
         [--nodes 1|2] [--boards 0.5] [--database-url postgres://postgres@127.0.0.1:5432/bf_live_bench]
         [--redis-url redis://127.0.0.1:6379/10]
 
-It starts and stops everything it needs, as production runs it: the WSGI web service (gunicorn
-gthread, config/gunicorn.py) and the ASGI live service (uvicorn, config/gunicorn_live.py) on
+It starts and stops everything it needs, as production runs it: the WSGI web service (Granian,
+config/serve.py) and the ASGI live service (uvicorn, config/gunicorn_live.py) on
 127.0.0.1 — per node with --nodes 2, both nodes sharing PostgreSQL and Redis. The database is
 created if missing and migrated; the bench branch comes from bench/setup_bench.py.
 
@@ -104,7 +104,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--web-workers",
         type=int,
         default=3,
-        help="gthread workers per node (production: cores + 1)",
+        help="web workers per node (production: cores + 1)",
     )
     parser.add_argument("--web-threads", type=int, default=2, help="production: 2")
     parser.add_argument("--live-workers", type=int, default=1, help="uvicorn workers per node")
@@ -220,14 +220,11 @@ def signed_tokens(env: dict[str, str], branch_id: int, ticket_ids: list[int]) ->
 
 def web_server(args: argparse.Namespace, env: dict[str, str]) -> Server:
     port = free_port()
+    # Production's web service (config/serve.py: Granian, WSGI threads).
     command = [
-        venv_bin("gunicorn"),
-        "config.wsgi:application",
-        "-c",
-        "config/gunicorn.py",
-        # Production's file, with the class named here in case it still says uvicorn (ASGI).
-        *("--worker-class", "gthread", "--threads", str(args.web_threads)),
-        *("-w", str(args.web_workers), "-b", f"127.0.0.1:{port}"),
+        venv_bin("python"),
+        *("-m", "config.serve", "--host", "127.0.0.1", "--port", str(port)),
+        *("--workers", str(args.web_workers), "--threads", str(args.web_threads)),
     ]
     return Server("web", command, env, port, log_prefix="live-bench")
 
@@ -665,7 +662,7 @@ def print_table(result: dict) -> None:
     print(
         f"Live screens: {a['screens']} ({a['boards']} boards, {a['phones']} phones), mode {a['mode']},"
         f" {a['nodes']} node(s), a call every {a['call_every_s']:g} s for {a['duration_s']:g} s;"
-        f" web gthread {a['web_workers']}x{a['web_threads']}, live uvicorn x{a['live_workers']}"
+        f" web Granian {a['web_workers']}x{a['web_threads']}, live uvicorn x{a['live_workers']}"
         f" per node; {a['nproc']} CPUs"
     )
     print()
