@@ -1,9 +1,9 @@
 """The queue load benchmark (bench/load_queue.py) runs end to end and finds nothing wrong.
 
 Very short runs against a throwaway database named after the test database: the script
-migrates it, starts gunicorn (WSGI, gthread, as in production) on free loopback ports, drives
-tellers and tablets through the API (one branch; three branches on two web servers; a closed
-loop), stops gunicorn and checks the database. Only correctness is asserted, never timings.
+migrates it, starts the web service as production does (Granian, WSGI threads) on free loopback
+ports, drives tellers and tablets through the API (one branch; three branches on two web
+servers; a closed loop; the Next key), stops it and checks the database. Only correctness is asserted, never timings.
 """
 
 import json
@@ -54,97 +54,87 @@ def throwaway_database_url():
     drop_database(url)
 
 
-def test_it_runs_a_short_load_without_calling_twice_or_losing_a_ticket(throwaway_database_url):
+def run_bench(database_url: str, *options: str, timeout: int = 180) -> tuple[dict, str, int]:
+    """Run bench/load_queue.py against `database_url`: (its JSON line, its output for an
+    assertion message, its exit status)."""
     completed = subprocess.run(  # noqa: S603 (our own interpreter, script and arguments)
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--database-url",
-            throwaway_database_url,
-            "--duration",
-            "3",
-            "--tellers",
-            "2",
-            "--tablets",
-            "1",
-            "--issue-rate",
-            "5",
-        ],
+        [sys.executable, str(SCRIPT), "--database-url", database_url, *options],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
     output = f"stdout:\n{completed.stdout}\nstderr:\n{completed.stderr}"
     lines = completed.stdout.strip().splitlines()
     assert lines, output
-    result = json.loads(lines[-1])
+    return json.loads(lines[-1]), output, completed.returncode
+
+
+def assert_nothing_called_twice_or_lost(result: dict, output: str, status: int) -> None:
     assert result["double_called"] == 0, output
     assert result["lost"] == 0, output
     assert result["issued"] > 0, output
     assert result["called"] == result["issued"], output
     assert result["drained"] is True, output
-    assert completed.returncode == 0, output
+    assert status == 0, output
+
+
+def test_it_runs_a_short_load_without_calling_twice_or_losing_a_ticket(throwaway_database_url):
+    result, output, status = run_bench(
+        throwaway_database_url,
+        *("--duration", "3", "--tellers", "2", "--tablets", "1", "--issue-rate", "5"),
+        timeout=120,
+    )
+    assert_nothing_called_twice_or_lost(result, output, status)
 
 
 def test_many_branches_on_two_nodes_call_no_ticket_twice_and_lose_none(throwaway_database_url):
     """--branches 3 --nodes 2: three branches' queues, tellers and tablets spread over two web
     servers on different ports sharing one database; the checks cover every branch."""
-    completed = subprocess.run(  # noqa: S603 (our own interpreter, script and arguments)
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--database-url",
-            throwaway_database_url,
-            *("--duration", "4", "--branches", "3", "--nodes", "2"),
-            *("--tellers", "3", "--tablets", "2", "--issue-rate", "6"),
-            *("--workers", "1", "--threads", "2", "--empty-backoff", "0.2"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
+    result, output, status = run_bench(
+        throwaway_database_url,
+        *("--duration", "4", "--branches", "3", "--nodes", "2"),
+        *("--tellers", "3", "--tablets", "2", "--issue-rate", "6"),
+        *("--workers", "1", "--threads", "2", "--empty-backoff", "0.2"),
     )
-    output = f"stdout:\n{completed.stdout}\nstderr:\n{completed.stderr}"
-    lines = completed.stdout.strip().splitlines()
-    assert lines, output
-    result = json.loads(lines[-1])
     assert (result["branches"], result["nodes"]) == (3, 2), output
     assert set(result["memory"]) == {"node1", "node2"}, output
-    assert result["double_called"] == 0, output
-    assert result["lost"] == 0, output
-    assert result["issued"] > 0, output
-    assert result["called"] == result["issued"], output
-    assert result["drained"] is True, output
-    assert completed.returncode == 0, output
+    assert_nothing_called_twice_or_lost(result, output, status)
 
 
 def test_a_closed_loop_run_completes_tickets(throwaway_database_url):
     """--closed-loop: tablets issue as fast as the queue takes them (bounded per counter)."""
-    completed = subprocess.run(  # noqa: S603 (our own interpreter, script and arguments)
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--database-url",
-            throwaway_database_url,
-            *("--duration", "4", "--closed-loop", "--tellers", "2", "--tablets", "1"),
-            *("--workers", "1", "--threads", "2"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
+    result, output, status = run_bench(
+        throwaway_database_url,
+        *("--duration", "4", "--closed-loop", "--tellers", "2", "--tablets", "1"),
+        *("--workers", "1", "--threads", "2"),
     )
-    output = f"stdout:\n{completed.stdout}\nstderr:\n{completed.stderr}"
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
     assert result["closed_loop"] is True, output
+    assert result["server"] == "granian", output  # production's web service
     assert result["completed_in_load"] > 0, output
     assert (result["double_called"], result["lost"], result["errors"]) == (0, 0, 0), output
     assert result["cpu_ms_per_request"] > 0, output
-    assert completed.returncode == 0, output
+    assert status == 0, output
+
+
+def test_the_next_key_flow_calls_no_ticket_twice_and_loses_none(throwaway_database_url):
+    """--teller-flow combined: tellers press the Next key (finish-and-call-next), and the run
+    still checks and reports right: the flow named in the JSON line."""
+    result, output, status = run_bench(
+        throwaway_database_url,
+        # A closed loop: the queues are filled before the tellers start (without a live
+        # service, an idle teller sleeps Retry-After, 5 s: longer than this run).
+        *("--duration", "4", "--closed-loop", "--tellers", "2", "--tablets", "1"),
+        *("--workers", "1", "--threads", "2", "--teller-flow", "combined"),
+    )
+    assert "teller flow: combined" in output, output
+    assert result["teller_flow"] == "combined", output
+    per_op = result["per_op"]
+    # The customers were finished by the Next key, never by a separate finish.
+    assert per_op["finish_call"]["count"] + per_op["finish_call_empty"]["count"] > 0, output
+    assert per_op["finish"]["count"] == 0, output
+    assert_nothing_called_twice_or_lost(result, output, status)
 
 
 @pytest.fixture
