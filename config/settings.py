@@ -363,6 +363,9 @@ else:
         # Broadcast/control messages (ping, heartbeat); kombu's default is ./control.
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
+        # kombu polls the folder once a second by default and takes ~2 messages a poll: a
+        # backlog of nudges then held beat's heartbeat for minutes.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_IGNORE_RESULT = True
 # The worker logs through LOGGING above (masking formatter), not a root handler of its own.

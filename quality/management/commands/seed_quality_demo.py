@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.demo import DEMO_PASSWORD
 from accounts.models import Branch, Region, RegionMembership, RegionRole
+from accounts.resilience import nudges_held
 from quality.models import (
     Checklist,
     ChecklistItem,
@@ -154,6 +155,13 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
+        # Every row with an outbox event would queue a delivery task ahead of the worker's
+        # heartbeat (a fresh `make run` then waited minutes at 2 tasks/s on the filesystem
+        # broker); beat's relay delivers them instead, as when the broker is down.
+        with nudges_held():
+            self._seed(*args, **options)
+
+    def _seed(self, *args, **options) -> None:
         author = self._author()
         now = timezone.now()
         created = sum(self._entry(row, author, now) for row in KB_ENTRIES)

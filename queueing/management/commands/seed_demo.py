@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from accounts.demo import DEMO_PASSWORD
 from accounts.models import Branch, BranchClosedDay, Membership, Role
+from accounts.resilience import nudges_held
 from accounts.timeutil import branch_today
 from queueing.models import Counter, CounterSkill, Service, Ticket
 
@@ -67,7 +68,14 @@ class Command(BaseCommand):
         )
 
     @transaction.atomic
-    def handle(self, *args, code: str, simulate_days: int = 0, **options) -> None:
+    def handle(self, *args, **options) -> None:
+        # Every row with an outbox event would queue a delivery task ahead of the worker's
+        # heartbeat (a fresh `make run` then waited minutes at 2 tasks/s on the filesystem
+        # broker); beat's relay delivers them instead, as when the broker is down.
+        with nudges_held():
+            self._seed(*args, **options)
+
+    def _seed(self, *args, code: str, simulate_days: int = 0, **options) -> None:
         branch, _ = Branch.objects.get_or_create(
             code=code,
             defaults={

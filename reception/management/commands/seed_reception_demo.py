@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import Branch
+from accounts.resilience import nudges_held
 
 SEEDS: list = []  # functions (branch, stdout) -> None, run in order
 
@@ -21,7 +22,14 @@ class Command(BaseCommand):
         parser.add_argument("--code", default="demo", help="Branch code (default: demo).")
 
     @transaction.atomic
-    def handle(self, *args, code: str, **options) -> None:
+    def handle(self, *args, **options) -> None:
+        # Every row with an outbox event would queue a delivery task ahead of the worker's
+        # heartbeat (a fresh `make run` then waited minutes at 2 tasks/s on the filesystem
+        # broker); beat's relay delivers them instead, as when the broker is down.
+        with nudges_held():
+            self._seed(*args, **options)
+
+    def _seed(self, *args, code: str, **options) -> None:
         branch = Branch.objects.filter(code=code).first()
         if branch is None:
             raise CommandError(f"No branch '{code}': run seed_demo first.")
