@@ -62,3 +62,30 @@ def test_the_demo_admin_opens_the_settings_of_the_demo_branch_only(client):
     assert (
         client.get(reverse("admin:queueing_service_change", args=[elsewhere.pk])).status_code == 404
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seeding_queues_no_task_per_event(settings, monkeypatch):
+    """A fresh `make run` seeds hundreds of rows with outbox events: queued one task each, they
+    stood ahead of the worker's heartbeat for minutes on the filesystem broker (2 a second).
+    The seeds hold their nudges; beat's relay delivers the events."""
+    from accounts import outbox
+    from accounts.tasks import deliver_outbox_events
+
+    settings.OUTBOX_NUDGE = "task"  # production's: a task per commit with events
+    nudged: list = []
+    sent: list = []
+    real_nudge = outbox.nudge
+    monkeypatch.setattr(
+        outbox, "nudge", lambda ids, **kw: nudged.append(ids) or real_nudge(ids, **kw)
+    )
+    monkeypatch.setattr(
+        deliver_outbox_events, "apply_async", lambda *args, **kwargs: sent.append(args)
+    )
+
+    call_command("seed_demo", "--simulate-days", "1", stdout=StringIO())
+    call_command("seed_reception_demo", stdout=StringIO())
+    call_command("seed_quality_demo", stdout=StringIO())
+
+    assert nudged, "the seeds write outbox events (else this test proves nothing)"
+    assert sent == []
