@@ -11,38 +11,20 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 
-from bench.load_queue import drop_database
+from .bench_databases import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
-ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def throwaway_database_url():
-    if not ON_POSTGRES:
-        reason = "needs PostgreSQL: set DATABASE_URL=postgres://..."
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI runs every test, nothing may be skipped)")
-        pytest.skip(reason)
-    db = settings.DATABASES["default"]
-    base = db["NAME"].removeprefix("test_")
-    name = f"test_{base}_kpihist"[:63]
-    credentials = quote(db.get("USER") or "postgres", safe="")
-    if db.get("PASSWORD"):
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    url = (
-        f"postgres://{credentials}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{name}"
-    )
-    drop_database(url)
-    yield url
-    drop_database(url)
+    with throwaway_database("kpihist") as url:
+        yield url
 
 
 def _run(args: list[str]) -> tuple[dict, str]:

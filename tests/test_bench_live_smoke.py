@@ -11,16 +11,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 
-from bench.load_queue import drop_database
+from .bench_databases import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "bench" / "live_screens.py"
-ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 pytestmark = pytest.mark.postgres
@@ -28,23 +25,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def throwaway_database_url():
-    if not ON_POSTGRES or not REDIS_URL:
-        reason = "needs PostgreSQL and Redis: set DATABASE_URL=postgres://... and REDIS_URL"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI runs every test, nothing may be skipped)")
-        pytest.skip(reason)
-    db = settings.DATABASES["default"]
-    base = db["NAME"].removeprefix("test_")
-    name = f"test_{base}_livebench"[:63]
-    credentials = quote(db.get("USER") or "postgres", safe="")
-    if db.get("PASSWORD"):
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    url = (
-        f"postgres://{credentials}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{name}"
-    )
-    drop_database(url)
-    yield url
-    drop_database(url)
+    with throwaway_database("livebench", needs_redis=True) as url:
+        yield url
 
 
 def test_a_short_live_run_reaches_every_screen_without_errors(throwaway_database_url):

@@ -11,47 +11,23 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 
 from bench.load_queue import drop_database
 
+from .bench_databases import throwaway_database
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "bench" / "load_queue.py"
-ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 pytestmark = pytest.mark.postgres
 
 
-def _database_params(name: str) -> dict:
-    db = settings.DATABASES["default"]
-    return {
-        "host": db.get("HOST") or "127.0.0.1",
-        "port": int(db.get("PORT") or 5432),
-        "user": db.get("USER") or "postgres",
-        "password": db.get("PASSWORD") or "",
-        "dbname": name,
-    }
-
-
 @pytest.fixture
 def throwaway_database_url():
-    if not ON_POSTGRES:
-        reason = "needs PostgreSQL: set DATABASE_URL=postgres://..."
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI runs every test, nothing may be skipped)")
-        pytest.skip(reason)
-    base = settings.DATABASES["default"]["NAME"].removeprefix("test_")
-    params = _database_params(f"test_{base}_loadbench"[:63])
-    credentials = quote(params["user"], safe="")
-    if params["password"]:
-        credentials += ":" + quote(params["password"], safe="")
-    url = f"postgres://{credentials}@{params['host']}:{params['port']}/{params['dbname']}"
-    drop_database(url)
-    yield url
-    drop_database(url)
+    with throwaway_database("loadbench") as url:
+        yield url
 
 
 def run_bench(database_url: str, *options: str, timeout: int = 180) -> tuple[dict, str, int]:
