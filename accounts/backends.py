@@ -16,24 +16,19 @@ def user_cache_key(user_id: object) -> str:
     return f"auth-user:{user_id}"
 
 
-# The attribute a cached user carries its memberships in, for this request only
-# (accounts.selectors.staff_access reads it instead of asking the cache again).
-PREFETCHED_ACCESS = "_prefetched_staff_access"
-
-
 class CachedModelBackend(ModelBackend):
     def get_user(self, user_id):
-        from .selectors import staff_access_key
+        from .selectors import PREFETCHED_ACCESS, staff_access_key
 
         cache = caches["shared"]
-        key = user_cache_key(user_id)
+        key, access_key = user_cache_key(user_id), staff_access_key(user_id)
         # The user and their memberships in one round trip: every staff request needs both.
-        found = cache.get_many([key, staff_access_key(user_id)])
+        found = cache.get_many([key, access_key])
         user = found.get(key)
         if user is None:
             user = super().get_user(user_id)
             if user is not None:
                 cache.set(key, user, settings.AUTH_USER_CACHE_SECONDS)
-        elif staff_access_key(user_id) in found:
-            setattr(user, PREFETCHED_ACCESS, found[staff_access_key(user_id)])
+        elif access_key in found:
+            setattr(user, PREFETCHED_ACCESS, found[access_key])
         return user if self.user_can_authenticate(user) else None

@@ -23,6 +23,11 @@ class StaffAccess:
     region_roles: frozenset[str] = frozenset()  # RegionRole values held over some region
 
 
+# The attribute a user read from the cache carries its memberships in, for this request only
+# (accounts.backends fetches both in one round trip; staff_access reads it).
+PREFETCHED_ACCESS = "_prefetched_staff_access"
+
+
 def staff_access_key(user_id: object) -> str:
     return f"staff-access:{user_id}"
 
@@ -52,7 +57,7 @@ def staff_access(*, user: AbstractBaseUser | AnonymousUser) -> StaffAccess:
     if not user.is_authenticated:
         return StaffAccess()
     # Read with the user itself when the request signed in from the cache (accounts.backends).
-    prefetched = getattr(user, "_prefetched_staff_access", None)
+    prefetched = getattr(user, PREFETCHED_ACCESS, None)
     if prefetched is not None:
         return prefetched
     cache = caches["shared"]
