@@ -5,10 +5,9 @@ customer's status page (signed link). Live updates: queueing/live.py, docs/live-
 """
 
 import contextlib
+import functools
 import hashlib
 import math
-import threading
-from collections import OrderedDict
 from datetime import timedelta
 
 import segno
@@ -290,35 +289,28 @@ def _branch_outlook_shared(branch_id: int, version: int, branch: Branch | None =
     )
 
 
-OUTLOOK_RENDERS_MAX = 4096
-_outlook_renders: OrderedDict[tuple, str] = OrderedDict()
-_outlook_renders_lock = threading.Lock()
-
-
 def outlook_html(language: str, people_ahead: int, eta_s: float) -> str:
-    """ticket_status.html#outlook (a queued ticket's place and wait) in `language`.
-
-    Its only inputs are the few numbers shown, and most combinations recur from one version to
-    the next (the 5th in line after a call reads as the 6th did before): each is rendered once
-    per process."""
+    """ticket_status.html#outlook (a queued ticket's place and wait) in `language`."""
     outlook = {"people_ahead": people_ahead, "eta_s": eta_s}
-    minutes, interval = _eta_minutes(eta_s), _eta_range(outlook)
-    key = (language, people_ahead, minutes, interval)
-    with _outlook_renders_lock:
-        html = _outlook_renders.get(key)
-        if html is not None:
-            _outlook_renders.move_to_end(key)
-            return html
+    return _render_outlook(language, people_ahead, _eta_minutes(eta_s), _eta_range(outlook))
+
+
+# Its only inputs are the few numbers shown, and most combinations recur from one version to the
+# next (the 5th in line after a call reads as the 6th did before): each is rendered once per
+# process (bounded; lru_cache is thread-safe).
+@functools.lru_cache(maxsize=4096)
+def _render_outlook(
+    language: str, people_ahead: int, minutes: int | None, interval: tuple[int, int] | None
+) -> str:
     with translation.override(language):
-        html = render_to_string(
+        return render_to_string(
             "queueing/ticket_status.html#outlook",
-            {"outlook": outlook, "eta_minutes": minutes, "eta_range": interval},
+            {
+                "outlook": {"people_ahead": people_ahead},
+                "eta_minutes": minutes,
+                "eta_range": interval,
+            },
         )
-    with _outlook_renders_lock:
-        _outlook_renders[key] = html
-        while len(_outlook_renders) > OUTLOOK_RENDERS_MAX:
-            _outlook_renders.popitem(last=False)
-    return html
 
 
 def ticket_outlook_fragments(branch_id: int, version: int, language: str) -> dict:

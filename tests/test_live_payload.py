@@ -283,9 +283,9 @@ def test_outlook_positions_agree_with_outlook_for_every_ticket():
 
 
 def test_each_outlook_is_rendered_once_per_process_in_each_language():
-    views._outlook_renders.clear()
+    views._render_outlook.cache_clear()
     first = views.outlook_html("en", 3, 600.0)
     assert views.outlook_html("en", 3, 600.0) is first
     assert "<dd>3</dd>" in first and "data-outlook" in first
     assert views.outlook_html("zh-hans", 3, 600.0) != first
-    assert len(views._outlook_renders) == 2
+    assert views._render_outlook.cache_info().currsize == 2
