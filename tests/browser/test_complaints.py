@@ -66,7 +66,10 @@ def test_a_complaint_runs_to_closed_and_an_overdue_one_escalates(
     desk.locator(".step-resolve button").click()
     expect(status_of(desk)).to_have_attribute("data-status", "resolved")
     desk.locator(".step-inform input[value=sms]").check()
-    desk.locator(".step-inform button").click()
+    # A plain form: wait for its post-and-redirect before reloading, or the reload races it
+    # ("Not attached to an active page", seen once in CI).
+    with desk.expect_navigation():
+        desk.locator(".step-inform button").click()
     desk.reload()
     expect(status_of(desk)).to_have_attribute("data-status", "informed")
     [sms] = LocmemBackend.outbox
