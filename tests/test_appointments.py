@@ -6,7 +6,6 @@ import threading
 from datetime import datetime, time, timedelta
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from accounts.models import BranchClosedDay, LateArrivalRule
@@ -359,7 +358,7 @@ def test_tasks_call_the_sweeps(branch, loans, eager_celery):
 
 # --- Capacity under real concurrency ------------------------------------------------------------
 
-ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+ON_POSTGRES = connection.vendor == "postgresql"
 
 
 @pytest.mark.postgres

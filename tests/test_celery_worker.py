@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from crm.models import Interaction
@@ -31,7 +32,7 @@ from feedback.tasks import send_invitation
 
 from .factories import CustomerFactory
 
-ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+ON_POSTGRES = connection.vendor == "postgresql"
 BASE_DIR = Path(settings.BASE_DIR)
 WAIT_SECONDS = 30
 

@@ -11,7 +11,6 @@ from collections import Counter as Tally
 from collections.abc import Callable
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from queueing import routing
@@ -28,7 +27,7 @@ from queueing.states import ACTIVE_AT_COUNTER, TicketAction, TicketStatus
 
 from .factories import CounterFactory, MembershipFactory, UserFactory
 
-ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+ON_POSTGRES = connection.vendor == "postgresql"
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -1,0 +1,137 @@
+"""The PostgreSQL backend's health check (config/db/postgresql/base.py): a socket poll, not a
+`SELECT 1`, yet a connection the server closed while idle is still replaced before use."""
+
+import time
+
+import psycopg2
+import pytest
+from django.db import close_old_connections, connection, connections, transaction
+from django.db.backends.postgresql.base import DatabaseWrapper as DjangoDatabaseWrapper
+from django.test import Client
+from django.urls import reverse
+
+from config.db.postgresql.base import DatabaseWrapper
+
+pytestmark = [
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL backend only"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@pytest.fixture
+def other():
+    """A second, separate connection to the same database: it watches and kills ours."""
+    params = connection.settings_dict
+    conn = psycopg2.connect(
+        dbname=params["NAME"],
+        user=params["USER"] or None,
+        password=params["PASSWORD"] or None,
+        host=params["HOST"] or None,
+        port=params["PORT"] or None,
+    )
+    conn.autocommit = True  # each look at pg_stat_activity is a fresh snapshot
+    yield conn
+    conn.close()
+
+
+def _last_query(other, pid: int) -> str:
+    with other.cursor() as cursor:
+        cursor.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid])
+        return cursor.fetchone()[0]
+
+
+def _terminate(other, pid: int) -> None:
+    with other.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        assert cursor.fetchone()[0] is True
+
+
+def _unusable_within(seconds: float) -> bool:
+    """The server's FIN (and FATAL) reach our socket a moment after the kill."""
+    deadline = time.monotonic() + seconds
+    while connection.is_usable():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_it_uses_the_project_backend():
+    assert isinstance(connections["default"], DatabaseWrapper)
+
+
+def test_a_healthy_idle_connection_is_usable_without_a_query(other):
+    connection.ensure_connection()
+    pid = connection.connection.get_backend_pid()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'health-check-marker'")
+
+    assert connection.is_usable() is True
+    # The server saw nothing after the marker: a SELECT 1 would be the backend's last query.
+    assert _last_query(other, pid) == "SELECT 'health-check-marker'"
+
+    # The check above can fail: Django's own is_usable() is seen by the server.
+    assert DjangoDatabaseWrapper.is_usable(connection) is True
+    assert _last_query(other, pid) == "SELECT 1"
+
+
+def test_inside_a_transaction_it_asks_the_server(other):
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 'health-check-marker'")
+        pid = connection.connection.get_backend_pid()
+        assert connection.is_usable() is True
+        assert _last_query(other, pid) == "SELECT 1"
+
+
+def test_a_closed_or_missing_connection_is_unusable():
+    connection.ensure_connection()
+    connection.connection.close()
+    assert connection.is_usable() is False
+    connection.close()
+    assert connection.connection is None
+    assert connection.is_usable() is False
+
+
+def test_a_connection_the_server_terminated_is_replaced(other):
+    connection.ensure_connection()
+    pid = connection.connection.get_backend_pid()
+    assert connection.is_usable() is True
+
+    _terminate(other, pid)
+    assert _unusable_within(1.0)
+
+    connection.health_check_done = False  # as at the start of a request
+    connection.close_if_health_check_failed()
+    assert connection.connection is None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] != pid
+
+
+@pytest.fixture
+def persistent_connection():
+    """Connections kept between requests, as in production (CONN_MAX_AGE 600)."""
+    saved = {key: connection.settings_dict[key] for key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS")}
+    connection.close()
+    connection.settings_dict.update(CONN_MAX_AGE=600, CONN_HEALTH_CHECKS=True)
+    yield
+    connection.close()
+    connection.settings_dict.update(saved)
+
+
+def test_a_request_after_the_server_killed_the_connection_succeeds(other, persistent_connection):
+    client = Client()
+    assert client.get(reverse("healthz")).status_code == 200
+    pid = connection.connection.get_backend_pid()
+
+    # The test client mutes close_old_connections on request_finished/request_started; a real
+    # server runs it between requests, and it arms the next request's health check.
+    close_old_connections()
+    assert connection.connection is not None  # kept: CONN_MAX_AGE
+    _terminate(other, pid)
+    assert _unusable_within(1.0)
+
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200, response.content
+    assert connection.connection.get_backend_pid() != pid
