@@ -197,6 +197,9 @@ SESSION_CACHE_SECONDS = env.int("SESSION_CACHE_SECONDS", default=300)
 AUTH_USER_CACHE_SECONDS = env.int("AUTH_USER_CACHE_SECONDS", default=300)
 # A branch's services, counters and skills (queueing.selectors.branch_setup): dropped on change.
 QUEUE_SETUP_CACHE_SECONDS = env.int("QUEUE_SETUP_CACHE_SECONDS", default=3600)
+# Each process keeps its own copy this long (queueing.selectors.branch_setup): a set-up change
+# made through another process reaches it within this time.
+QUEUE_SETUP_LOCAL_SECONDS = env.float("QUEUE_SETUP_LOCAL_SECONDS", default=5.0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,12 +1,14 @@
 """Queue reads. The routing and ETA code is pure; these functions turn rows into its inputs."""
 
 import bisect
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import transaction
 from django.db.models import Count, F, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -78,13 +80,35 @@ def _load_branch_setup(branch_id: int) -> BranchSetup:
     )
 
 
+# This process's copies, by branch: (read at, set-up). A copy serves for
+# QUEUE_SETUP_LOCAL_SECONDS without asking the shared cache; this process's own changes drop it
+# at once (receivers), other processes' changes reach it within that time.
+_local_setups: dict[int, tuple[float, BranchSetup]] = {}
+LOCAL_SETUPS_MAX = 4096  # branches; beyond, the copies are dropped and read again
+
+
 def branch_setup(
     *, branch_id: int, services: Iterable[int] = (), counters: Iterable[int | None] = ()
 ) -> BranchSetup:
-    """The branch's set-up from the shared cache; three small queries when it misses (a change
-    was just made, or Redis is down). `services` and `counters`: ids the caller is about to
-    look up; a cached copy that lacks one (a row written without a signal, e.g. a bulk insert)
-    is read again rather than trusted."""
+    """The branch's set-up: this process's copy if younger than QUEUE_SETUP_LOCAL_SECONDS,
+    else the shared cache's; three small queries when both miss (a change was just made, or
+    Redis is down). `services` and `counters`: ids the caller is about to look up; a copy that
+    lacks one (a row written without a signal, e.g. a bulk insert) is read again rather than
+    trusted.
+
+    The process copy saves every issue, call, start and finish a shared-cache read and an
+    unpickling (measured: ~8 % of their CPU). Its price: a set-up change made through another
+    process (a service switched off, a counter's skills) reaches this one up to
+    QUEUE_SETUP_LOCAL_SECONDS later. Counters' state is never in the set-up."""
+    services, counters = tuple(services), tuple(counters)
+    now = time.monotonic()
+    local = _local_setups.get(branch_id)
+    if (
+        local is not None
+        and now - local[0] < settings.QUEUE_SETUP_LOCAL_SECONDS
+        and local[1].covers(services=services, counters=counters)
+    ):
+        return local[1]
     cache = caches["shared"]
     key = branch_setup_key(branch_id)
     setup = cache.get(key)
@@ -93,11 +117,27 @@ def branch_setup(
     if setup is None:
         setup = _load_branch_setup(branch_id)
         cache.set(key, setup, settings.QUEUE_SETUP_CACHE_SECONDS)
+    if len(_local_setups) >= LOCAL_SETUPS_MAX:
+        _local_setups.clear()
+    _local_setups[branch_id] = (now, setup)
     return setup
 
 
 def forget_branch_setup(branch_id: int) -> None:
-    caches["shared"].delete(branch_setup_key(branch_id))
+    """Drop the copies now, and again when the change commits: a read between the two (this
+    or another process) took the rows from before the change."""
+
+    def forget() -> None:
+        _local_setups.pop(branch_id, None)
+        caches["shared"].delete(branch_setup_key(branch_id))
+
+    forget()
+    transaction.on_commit(forget, robust=True)
+
+
+def forget_local_setups() -> None:
+    """Tests: forget this process's copies (the shared cache is cleared with the caches)."""
+    _local_setups.clear()
 
 
 def routing_policy(*, branch: Branch, setup: BranchSetup | None = None) -> routing.RoutingPolicy:

@@ -34,10 +34,12 @@ def _empty_cache():
 
     from accounts.resilience import reset_breakers
     from queueing import fragments
+    from queueing.selectors import forget_local_setups
 
     for alias in caches:
         caches[alias].clear()
     fragments.clear_local()
+    forget_local_setups()
     reset_breakers()
 
 
