@@ -3,7 +3,7 @@
 * `publish(topic, payload)` writes an OutboxEvent, and one OutboxDelivery per listener of the
   topic, in the caller's transaction: the event exists if and only if the change committed.
 * After commit, a nudge queues a task that delivers the new events at once, in a worker (not in
-  the request). Whatever happens to the nudge (the process dies, no broker), beat's `accounts.tasks.relay_outbox` sweeps
+  the request); events a process commits within OUTBOX_NUDGE_WINDOW_MS share one task. Whatever happens to the nudge (the process dies, no broker), beat's `accounts.tasks.relay_outbox` sweeps
   every due delivery, so each listener runs at least once.
 * Each delivery runs in its own transaction: the row is claimed with
   `SELECT … FOR UPDATE SKIP LOCKED`, the listener runs in a savepoint, and the delivery is
@@ -18,8 +18,12 @@ Listeners register with `@listener("topic", name="app.what_it_does")` in their a
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import os
+import threading
+import time
 import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -127,18 +131,108 @@ def nudge(event_ids: Sequence[int], *, limit: int = 1000) -> None:
     """After commit: deliver these events now. Best effort: beat's sweep covers any failure.
 
     OUTBOX_NUDGE = "task" (production): a worker delivers them (a task on the broker), so the
-    request that made the change costs the same whatever listens to it. "inline": this process
+    request that made the change costs the same whatever listens to it; the events this process
+    commits within OUTBOX_NUDGE_WINDOW_MS go as one task (_NudgeBatch). "inline": this process
     delivers them before going on (tests; a setup without a worker)."""
     try:
         if settings.OUTBOX_NUDGE == "inline":
             deliver_due(event_ids=event_ids, limit=limit)
             return
+        from .resilience import nudges_are_held
+
+        if nudges_are_held():  # a bulk job: beat's sweep delivers (resilience.nudges_held)
+            return
+        window_s = settings.OUTBOX_NUDGE_WINDOW_MS / 1000
+        if window_s <= 0:
+            _send_nudge(list(event_ids), limit)
+        else:
+            _batch.add(event_ids, limit, window_s)
+    except Exception:
+        log.exception("outbox nudge failed; the sweep will deliver events %s", list(event_ids))
+
+
+def _send_nudge(event_ids: list[int], limit: int) -> None:
+    try:
         from .resilience import enqueue
         from .tasks import deliver_outbox_events
 
-        enqueue(deliver_outbox_events, list(event_ids), limit)
+        enqueue(deliver_outbox_events, event_ids, limit)
     except Exception:
-        log.exception("outbox nudge failed; the sweep will deliver events %s", list(event_ids))
+        log.exception("outbox nudge failed; the sweep will deliver events %s", event_ids)
+
+
+class _NudgeBatch:
+    """The events this process committed in the last OUTBOX_NUDGE_WINDOW_MS, sent to the worker
+    as one task by a background thread when the window closes.
+
+    Queueing a Celery task costs the request ~1 ms of CPU (the message is built, serialised and
+    pushed): measured, a tenth of the hot path's CPU at a busy branch, one task per finished
+    ticket. The events are already durable; the nudge only decides how soon a worker delivers
+    them, so a window of a fraction of a second costs nothing a customer notices, and whatever a
+    dying process had not sent, beat's sweep delivers.
+    """
+
+    MAX_IDS = 500  # a bigger batch goes at once
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._ids: list[int] = []
+        self._limit = 0
+        self._due: float | None = None
+        self._thread: threading.Thread | None = None
+
+    def add(self, event_ids: Sequence[int], limit: int, window_s: float) -> None:
+        with self._lock:
+            self._ids.extend(event_ids)
+            self._limit += limit
+            if self._due is None:
+                self._due = time.monotonic() + window_s
+            if len(self._ids) >= self.MAX_IDS:
+                self._due = time.monotonic()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="outbox-nudge", daemon=True)
+                self._thread.start()
+            self._ready.notify()
+
+    def _take(self) -> tuple[list[int], int]:
+        ids, limit = self._ids, self._limit
+        self._ids, self._limit, self._due = [], 0, None
+        return ids, limit
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while self._due is None:
+                    self._ready.wait()
+                delay = self._due - time.monotonic()
+                if delay > 0:
+                    self._ready.wait(delay)
+                    continue
+                ids, limit = self._take()
+            _send_nudge(ids, limit)
+
+    def flush(self) -> None:
+        """Send what is pending now (process exit; tests)."""
+        with self._lock:
+            ids, limit = self._take()
+        if ids:
+            _send_nudge(ids, limit)
+
+    def after_fork(self) -> None:
+        # The child has neither the parent's thread nor its pending events' requests.
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+        self._reset()
+
+
+_batch = _NudgeBatch()
+flush_nudges = _batch.flush
+atexit.register(flush_nudges)
+os.register_at_fork(after_in_child=_batch.after_fork)
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -128,10 +128,15 @@ def nudges_held() -> Iterator[None]:
         _held.on = previous
 
 
+def nudges_are_held() -> bool:
+    """Whether this thread is inside `nudges_held()`."""
+    return getattr(_held, "on", False)
+
+
 def enqueue(task, *args: Any, **kwargs: Any) -> bool:
     """Queue a Celery task as a nudge, after commit. False when the broker is unreachable:
     the caller's beat sweep does the work later. Never raises, never waits long."""
-    if getattr(_held, "on", False):
+    if nudges_are_held():
         log.debug("nudges held: %s left to the beat sweep", task.name)
         return False
 

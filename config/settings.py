@@ -523,6 +523,9 @@ OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=14)
 # After commit, new events are delivered by a worker ("task": the request does not wait for the
 # listeners) or in the process that made the change ("inline": the tests, a one-process setup).
 OUTBOX_NUDGE = env.str("OUTBOX_NUDGE", default="task")
+# "task": events committed within this window of each other go to the worker as one task (a task
+# cost the request ~1 ms of CPU, a tenth of a busy counter's); 0 sends one task per commit.
+OUTBOX_NUDGE_WINDOW_MS = env.int("OUTBOX_NUDGE_WINDOW_MS", default=200)
 
 # --- Personal data: customers not seen for this long are anonymised by a nightly task.
 CRM_RETENTION_DAYS = env.int("CRM_RETENTION_DAYS", default=5 * 365)

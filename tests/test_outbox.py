@@ -27,7 +27,7 @@ from queueing.models import TicketEvent
 from reception import services as reception
 from reception.models import Visit
 
-ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+ON_POSTGRES = connection.vendor == "postgresql"
 TOPIC = "test.something_happened"
 
 
@@ -118,12 +118,68 @@ def test_in_production_a_worker_delivers_the_new_events_not_the_request(
         return real_apply_async(*args, **kwargs)  # eager: the "worker" runs it here
 
     monkeypatch.setattr(tasks.deliver_outbox_events, "apply_async", apply_async)
+    settings.OUTBOX_NUDGE_WINDOW_MS = 0  # one task per commit
     with transaction.atomic():
         event_id = outbox.publish(TOPIC, {"n": 7}, branch_id=branch.pk)
         assert ran == [] and queued == []  # nothing before commit
     assert [list(args) for args in queued] == [[[event_id], 1]]
     assert ran == [7]
     assert OutboxDelivery.objects.get(event_id=event_id).status == OutboxDelivery.Status.DONE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_committed_within_the_window_go_to_the_worker_as_one_task(
+    branch, test_listeners, settings, monkeypatch
+):
+    """A task costs the request ~1 ms of CPU: a busy process sends one per window, not one per
+    commit, and sends it by itself when the window closes (nobody has to flush)."""
+    from accounts import tasks
+
+    settings.OUTBOX_NUDGE = "task"
+    settings.OUTBOX_NUDGE_WINDOW_MS = 300
+    test_listeners("test.record", lambda event: None)
+    queued = []
+    sent = threading.Event()
+
+    def apply_async(*args, **kwargs):
+        queued.append(kwargs.get("args"))
+        sent.set()
+
+    monkeypatch.setattr(tasks.deliver_outbox_events, "apply_async", apply_async)
+    ids = []
+    for n in range(3):
+        with transaction.atomic():
+            ids.append(outbox.publish(TOPIC, {"n": n}, branch_id=branch.pk))
+    assert queued == []  # within the window: nothing sent yet
+    assert sent.wait(5), "the window closed and nothing was sent"
+    assert [list(args) for args in queued] == [[ids, 3]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pending_batch_is_sent_on_flush_and_held_nudges_are_not_batched(
+    branch, test_listeners, settings, monkeypatch
+):
+    from accounts import tasks
+    from accounts.resilience import nudges_held
+
+    settings.OUTBOX_NUDGE = "task"
+    settings.OUTBOX_NUDGE_WINDOW_MS = 60_000
+    test_listeners("test.record", lambda event: None)
+    queued = []
+    monkeypatch.setattr(
+        tasks.deliver_outbox_events,
+        "apply_async",
+        lambda *args, **kwargs: queued.append(kwargs.get("args")),
+    )
+    with nudges_held(), transaction.atomic():
+        outbox.publish(TOPIC, {"n": 1}, branch_id=branch.pk)  # left to beat's sweep
+    with transaction.atomic():
+        event_id = outbox.publish(TOPIC, {"n": 2}, branch_id=branch.pk)
+    assert queued == []
+    outbox.flush_nudges()  # as at process exit
+    assert [list(args) for args in queued] == [[[event_id], 1]]
+    outbox.flush_nudges()
+    assert len(queued) == 1  # nothing twice
 
 
 @pytest.mark.django_db(transaction=True)
