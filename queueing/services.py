@@ -96,8 +96,19 @@ def ticket_issue(
         status=TicketStatus.REMOTE if remote else TicketStatus.WAITING,
         is_remote=remote,
     )
-    statements.insert_ticket(ticket)
-    _record_event(ticket, TicketAction.ISSUE, from_status="", by=issued_by, at=now, note=note)
+    history = _history(
+        TicketAction.ISSUE, from_status="", to_status=ticket.status, by=issued_by, at=now, note=note
+    )
+    version = statements.insert_ticket(ticket, history=history)
+    _record_event(
+        ticket,
+        TicketAction.ISSUE,
+        from_status="",
+        by=issued_by,
+        at=now,
+        note=note,
+        version=version,
+    )
     return ticket
 
 
@@ -210,11 +221,21 @@ def ticket_call_next_in_transaction(
     for ticket in waiting.values():
         ticket.service = setup.services[ticket.service_id]
     candidates = [as_waiting(t) for t in waiting.values()]
+    history = _history(
+        TicketAction.CALL,
+        from_status=TicketStatus.WAITING,
+        to_status=TicketStatus.CALLED,
+        by=teller,
+        at=now,
+    )
     while True:
         chosen = routing.choose_next(candidates, skills, now, policy)
         if chosen is None:
             return None
-        if statements.claim_waiting(chosen.id, counter_id=counter.pk, teller_id=teller.pk, at=now):
+        version = statements.claim_waiting(
+            chosen.id, counter_id=counter.pk, teller_id=teller.pk, at=now, history=history
+        )
+        if version is not None:
             break
         if counter_current_ticket(counter=counter) is not None:  # a double-click's second call
             raise QueueError(
@@ -231,7 +252,14 @@ def ticket_call_next_in_transaction(
         counter,
         teller,
     )
-    _record_event(ticket, TicketAction.CALL, from_status=TicketStatus.WAITING, by=teller, at=now)
+    _record_event(
+        ticket,
+        TicketAction.CALL,
+        from_status=TicketStatus.WAITING,
+        by=teller,
+        at=now,
+        version=version,
+    )
     return ticket
 
 
@@ -297,6 +325,28 @@ def _apply(
     return ticket
 
 
+def _history(
+    action: TicketAction,
+    *,
+    from_status: str,
+    to_status: str,
+    by: User | None,
+    at: datetime,
+    counter_id: int | None = None,
+    note: str = "",
+) -> statements.History:
+    """A transition's history row, as every path writes it (counter_id None: the ticket's)."""
+    return statements.History(
+        action=str(action),
+        from_status=str(from_status),
+        to_status=str(to_status),
+        at=at,
+        by_id=by.pk if by is not None else None,
+        counter_id=counter_id,
+        note=note[:200],
+    )
+
+
 def _record_event(
     ticket: Ticket,
     action: TicketAction,
@@ -306,21 +356,28 @@ def _record_event(
     at: datetime,
     counter_id: int | None = None,
     note: str = "",
+    version: int | None = None,
     **event_extra,
 ) -> int:
     """The transition's history row, then its event (outbox + live screens' nudge).
-    Returns the history row's id: the branch's new queue version."""
-    version = statements.insert_event(
-        ticket_id=ticket.pk,
-        branch_id=ticket.branch_id,
-        action=str(action),
-        from_status=str(from_status),
-        to_status=str(ticket.status),
-        at=at,
-        by_id=by.pk if by is not None else None,
-        counter_id=counter_id if counter_id is not None else ticket.counter_id,
-        note=note[:200],
-    )
+    Returns the history row's id: the branch's new queue version. `version`: the id of the
+    history row the change's own statement already wrote (queueing.statements): only publish.
+    """
+    if version is None:
+        history = _history(
+            action,
+            from_status=from_status,
+            to_status=ticket.status,
+            by=by,
+            at=at,
+            counter_id=counter_id,
+            note=note,
+        )
+        version = statements.insert_event(
+            **history.row(
+                ticket_id=ticket.pk, branch_id=ticket.branch_id, ticket_counter_id=ticket.counter_id
+            )
+        )
     joins_queue = ticket.status == TicketStatus.WAITING
     publish_ticket_event(
         ticket_id=ticket.pk,
@@ -357,18 +414,23 @@ def _transition_at_counter(
     later; neither of them needs this ticket's state to be unchanged (docs/architecture.md).
     """
     (from_status,) = [status for (status, a) in TRANSITIONS if a == action]
+    to_status = TRANSITIONS[(from_status, action)]
     now = timezone.now()
-    ticket = statements.move_at_counter(
+    moved = statements.move_at_counter(
         ticket_id,
         from_status=from_status,
-        to_status=TRANSITIONS[(from_status, action)],
+        to_status=to_status,
         stamp_field=_STAMPED[action],
         at=now,
         by_id=by.pk,
         branch_id=branch.pk if branch is not None else None,
+        history=_history(
+            action, from_status=from_status, to_status=to_status, by=by, at=now, note=note
+        ),
     )
-    if ticket is None:
+    if moved is None:
         return None
+    ticket, version = moved
     setup = branch_setup(
         branch_id=ticket.branch_id, services=[ticket.service_id], counters=[ticket.counter_id]
     )
@@ -376,7 +438,9 @@ def _transition_at_counter(
     ticket.counter = setup.counter(ticket.counter_id, branch_id=ticket.branch_id)
     if branch is not None:
         ticket.branch = branch
-    _record_event(ticket, action, from_status=from_status, by=by, at=now, note=note)
+    _record_event(
+        ticket, action, from_status=from_status, by=by, at=now, note=note, version=version
+    )
     return ticket
 
 

@@ -145,7 +145,7 @@ def test_grace_left_is_rounded_up_and_never_negative():
 def test_a_remote_ticket_is_issued_as_remote_with_its_place_counted_from_joining(branch, cash):
     with CaptureQueriesContext(connection) as queries:
         ticket = walk_in(branch, cash, remote=True)
-    assert len(queries) <= 5  # the issue budget (tests/test_query_budget.py)
+    assert len(queries) <= (4 if connection.vendor == "postgresql" else 5)  # the issue budget
     ticket.refresh_from_db()
     assert (ticket.status, ticket.is_remote, ticket.code) == (TicketStatus.REMOTE, True, "A001")
     assert ticket.arrived_at == ticket.issued_at
