@@ -8,16 +8,12 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from auditlog.models import LogEntry
-        from django.db.backends.signals import connection_created
         from django.db.models.signals import pre_save
 
         from . import receivers  # noqa: F401  (registers the cache invalidation)
         from .audit import fill_log_entry_from_request
-        from .sql import forget_prepared
 
         # Once, here: the middleware (accounts.audit) only sets the request's context.
         pre_save.connect(
             fill_log_entry_from_request, sender=LogEntry, dispatch_uid="accounts.audit_context"
         )
-        # A new connection has none of the hot path's statements prepared (accounts.sql).
-        connection_created.connect(forget_prepared, dispatch_uid="accounts.forget_prepared")

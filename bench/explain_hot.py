@@ -105,10 +105,6 @@ def prepare_environment(args: argparse.Namespace) -> dict[str, str]:
             "DATABASE_URL": args.database_url,
             "REDIS_URL": args.redis_url,
             "DB_CONN_MAX_AGE": "600",
-            # Each statement captured as written, to EXPLAIN it: prepared, it would show as
-            # "EXECUTE bf_…" (accounts.sql). Its plan is the same: PostgreSQL's generic plan of
-            # these statements uses the same indexes (docs/benchmarks.md).
-            "DB_PREPARED_STATEMENTS": "0",
         }
     )
     return env

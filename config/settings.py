@@ -111,9 +111,6 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", defau
 # A kept connection may have been closed by a database restart while idle (long-lived Celery
 # workers): test it before reuse instead of failing the next task.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# The hot path's SQL statements are prepared once per connection (accounts.sql.execute). Off
-# behind a transaction-pooling PgBouncer, which may run each transaction on another connection.
-DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 # Behind PgBouncer in transaction pooling (docs/scaling.md) server-side cursors must be off.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
     "DB_DISABLE_SERVER_SIDE_CURSORS", default=False

@@ -27,7 +27,7 @@ from datetime import date, datetime
 
 from django.db import connection
 
-from accounts.sql import execute, for_update, model_rows
+from accounts.sql import for_update, model_rows
 
 from .models import Counter, DailySequence, Ticket, TicketEvent
 from .states import ACTIVE_AT_COUNTER, TicketStatus
@@ -37,14 +37,13 @@ COUNTERS = Counter._meta.db_table
 EVENTS = TicketEvent._meta.db_table
 SEQUENCES = DailySequence._meta.db_table
 TICKET_COLUMNS = ", ".join(field.column for field in Ticket._meta.concrete_fields)
-# Named, not `c.*`: a prepared statement's columns must not change when a migration adds one
-# while a worker still holds the statement ("cached plan must not change result type").
+# Named, not `c.*`: the rows map to the model's fields by name (accounts.sql.models_from).
 COUNTER_COLUMNS = ", ".join(f"c.{field.column}" for field in Counter._meta.concrete_fields)
 EVENT_COLUMNS = "ticket_id, branch_id, action, from_status, to_status, at, by_id, counter_id, note"
 ACTIVE = tuple(str(status) for status in sorted(ACTIVE_AT_COUNTER))
-# Written into the SQL, not passed as parameters: a prepared statement's generic plan cannot
-# prove `status IN ($1, $2)` matches the partial index of tickets at a counter now
-# (ticket_at_counter_now), and would walk the counter's whole history instead.
+# Written into the SQL, not passed as parameters: a plan made for parameters (a prepared
+# statement's generic plan) could not prove `status IN ($1, $2)` matches the partial index of
+# tickets at a counter now (ticket_at_counter_now) and would walk the counter's whole history.
 if not all(status.isidentifier() and status.islower() for status in ACTIVE):
     raise ValueError(f"statuses must be plain words to be written into SQL: {ACTIVE}")
 ACTIVE_SQL = ", ".join(f"'{status}'" for status in ACTIVE)
@@ -120,7 +119,7 @@ def next_number(*, branch_id: int, prefix: str, business_date: date) -> int:
         " RETURNING last_number"
     )
     with connection.cursor() as cursor:
-        execute(cursor, sql, [branch_id, prefix, _day(business_date)])
+        cursor.execute(sql, [branch_id, prefix, _day(business_date)])
         return cursor.fetchone()[0]
 
 
@@ -136,15 +135,14 @@ def insert_ticket(ticket: Ticket, *, history: History) -> int:
     with connection.cursor() as cursor:
         if _history_rides_along():
             history_sql, history_params = _history_of("issued", history)
-            execute(
-                cursor,
+            cursor.execute(
                 f"WITH issued AS ({sql}, branch_id, counter_id)"
                 f" {history_sql} RETURNING ticket_id, id",
                 [*values, *history_params],
             )
             ticket.pk, version = cursor.fetchone()
         else:
-            execute(cursor, sql, values)
+            cursor.execute(sql, values)
             ticket.pk = cursor.fetchone()[0]
     ticket._state.adding, ticket._state.db = False, connection.alias
     if version is None:
@@ -174,7 +172,7 @@ def insert_event(
     )
     params = [ticket_id, branch_id, action, from_status, to_status, _when(at), by_id]
     with connection.cursor() as cursor:
-        execute(cursor, sql, [*params, counter_id, note])
+        cursor.execute(sql, [*params, counter_id, note])
         return cursor.fetchone()[0]
 
 
@@ -238,14 +236,13 @@ def claim_waiting(
     with connection.cursor() as cursor:
         if _history_rides_along():
             history_sql, history_params = _history_of("claimed", history)
-            execute(
-                cursor,
+            cursor.execute(
                 f"WITH claimed AS ({sql}) {history_sql} RETURNING id",
                 [*params, *history_params],
             )
             row = cursor.fetchone()
             return row[0] if row else None
-        execute(cursor, sql, params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None

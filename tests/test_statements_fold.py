@@ -34,13 +34,6 @@ STATEMENTS = {
 LONG_NOTE = "n" * 250  # stored cut to 200
 
 
-@pytest.fixture(autouse=True)
-def _statements_as_written(settings):
-    """These tests read the statements' SQL: sent as written, not prepared and run by name
-    (accounts.sql; tests/test_prepared_statements.py)."""
-    settings.DB_PREPARED_STATEMENTS = False
-
-
 @pytest.fixture
 def published(monkeypatch):
     """The keyword arguments of every publish_ticket_event, which still runs."""
