@@ -154,3 +154,27 @@ def test_the_fault_run_loses_nothing_and_sends_nothing_twice(faults_database_url
     assert result["invitations_sent"] == result["finished"], output
     assert (result["sent_twice"], result["lost_events"], result["http_5xx"]) == (0, 0, 0), output
     assert completed.returncode == 0, output
+
+
+def test_the_in_process_bench_reports_app_and_database_cpu_per_request(throwaway_database_url):
+    """bench/inprocess_hot.py: the WSGI application called in-process, no server (and no
+    Redis here: the script empties the Redis database it is given)."""
+    completed = subprocess.run(  # noqa: S603 (our own interpreter, script and arguments)
+        [
+            sys.executable,
+            str(ROOT / "bench" / "inprocess_hot.py"),
+            *("--database-url", throwaway_database_url, "--redis-url", ""),
+            *("--cycles", "20", "--warm-up", "2"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result["cycles"] == 20, output
+    assert set(result["app_ms"]) == {"issue", "call", "start", "finish"}, output
+    assert result["app_ms_per_request"] > 0, output
