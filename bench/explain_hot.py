@@ -145,7 +145,7 @@ TICKETS_SQL = """
 INSERT INTO queueing_ticket (
     business_date, number, code, status, priority, issued_at, arrived_at, called_at,
     started_at, finished_at, recall_count, bypass_count, branch_id, counter_id, service_id,
-    target_counter_id, teller_id, transferred_from_id)
+    target_counter_id, teller_id, transferred_from_id, is_remote)
 SELECT y.day, x.n, (%(prefixes)s::text[])[x.si + 1] || lpad(x.n::text, 4, '0'),
        CASE WHEN x.r < 18 THEN 'done' WHEN x.r = 18 THEN 'no_show' ELSE 'cancelled' END,
        CASE WHEN x.r %% 10 = 0 THEN 1 ELSE 0 END,
@@ -159,7 +159,7 @@ SELECT y.day, x.n, (%(prefixes)s::text[])[x.si + 1] || lpad(x.n::text, 4, '0'),
        (%(services)s::bigint[])[x.bi * 3 + x.si + 1],
        NULL,
        CASE WHEN x.r < 19 THEN (%(tellers)s::int[])[x.bi * 2 + x.ci + 1] END,
-       NULL
+       NULL, false
   FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g
  CROSS JOIN LATERAL (
        SELECT g / (%(nb)s * %(per_day)s) AS day_i, (g / %(per_day)s) %% %(nb)s AS bi,

@@ -29,7 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load_queue import ensure_database, flush_redis, venv_bin  # noqa: E402
+from bench.load_queue import (  # noqa: E402
+    app_environment,
+    ensure_database,
+    flush_redis,
+    venv_bin,
+)
 
 OPERATIONS = ("issue", "call", "start", "finish")
 FINISH_CHECKLIST = {"outcome": "completed", "identity_verified": True}
@@ -48,25 +53,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def environment(args: argparse.Namespace) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "CELERY_", "WEB_", "DB_CONN", "LIVE_"))
-    }
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_DEBUG": "0",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "DJANGO_HTTPS": "0",
-            "DATABASE_URL": args.database_url,
-            "REDIS_URL": args.redis_url,
-            "LIVE_SSE": "1",
-            "DB_CONN_MAX_AGE": "600",
-        }
+    """bench/load_queue.py's production environment, for a WSGI thread with a kept connection."""
+    as_served = argparse.Namespace(
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        server="granian",
+        live=True,
+        workers=1,
+        threads=1,
     )
-    return env
+    return app_environment(as_served)
 
 
 def set_up(args: argparse.Namespace, env: dict[str, str]) -> dict:
