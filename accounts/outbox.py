@@ -3,8 +3,9 @@
 * `publish(topic, payload)` writes an OutboxEvent, and one OutboxDelivery per listener of the
   topic, in the caller's transaction: the event exists if and only if the change committed.
 * After commit, a nudge queues a task that delivers the new events at once, in a worker (not in
-  the request); events a process commits within OUTBOX_NUDGE_WINDOW_MS share one task. Whatever happens to the nudge (the process dies, no broker), beat's `accounts.tasks.relay_outbox` sweeps
-  every due delivery, so each listener runs at least once.
+  the request); the events a process commits within OUTBOX_NUDGE_WINDOW_MS share one task.
+  Whatever happens to the nudge (the process dies, no broker), beat's
+  `accounts.tasks.relay_outbox` sweeps every due delivery, so each listener runs at least once.
 * Each delivery runs in its own transaction: the row is claimed with
   `SELECT … FOR UPDATE SKIP LOCKED`, the listener runs in a savepoint, and the delivery is
   marked done in the same commit as the listener's writes. Two relays therefore never run one
