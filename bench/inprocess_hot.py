@@ -21,7 +21,6 @@ import io
 import json
 import os
 import secrets
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ from bench.load_queue import (  # noqa: E402
     app_environment,
     ensure_database,
     flush_redis,
-    venv_bin,
+    run_setup,
 )
 
 OPERATIONS = ("issue", "call", "start", "finish")
@@ -66,28 +65,12 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
 
 
 def set_up(args: argparse.Namespace, env: dict[str, str]) -> dict:
+    """The database and one bench branch (one teller, one tablet, signed in), as load_queue's."""
     ensure_database(args.database_url)
     if args.redis_url:
         flush_redis(args.redis_url)
-    python = venv_bin("python")
-    subprocess.run(
-        [python, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    setup = subprocess.run(
-        [python, "bench/setup_bench.py", "--branches=1", "--tellers=1", "--lobby=1", "--sessions"],
-        cwd=ROOT,
-        env={**env, "BENCH_PASSWORD": secrets.token_urlsafe(16)},
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    return json.loads(setup.stdout.strip().splitlines()[-1])
+    one_desk = argparse.Namespace(branches=1, tellers=1, tablets=1, auth="session")
+    return run_setup(one_desk, env, secrets.token_urlsafe(16))
 
 
 class Driver:
