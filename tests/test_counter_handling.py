@@ -107,6 +107,41 @@ def test_a_service_without_points_gets_the_three_defaults_at_its_first_finish(
     assert visit.checked_points == ["identity_verified"]
 
 
+def test_the_finish_writes_every_outcome_field_and_announces_the_visit(
+    branch, cash, counter, teller
+):
+    """The outcome is written by one UPDATE (reception.services.desk._record_outcome): each
+    field as save() would write it, and the announced event names the visit and its branch."""
+    visit = serve(branch, cash, counter, teller)
+    with mock.patch.object(outbox, "publish", wraps=outbox.publish) as published:
+        reception.visit_complete_service(
+            ticket=visit.ticket,
+            teller=teller,
+            outcome="incomplete",
+            incomplete_reason="documents",
+            error_note="ID card expired",
+            checked_points=["documents_signed"],
+        )
+    visit.refresh_from_db()
+    assert (visit.outcome, visit.incomplete_reason) == ("incomplete", "documents")
+    assert visit.error_note == "ID card expired" and visit.served_by == teller
+    assert visit.checked_points == ["documents_signed"]
+    assert visit.documents_signed and not visit.identity_verified
+    assert visit.control_version == ControlPointVersion.objects.get(service=cash)
+    announced = [c for c in published.call_args_list if c.args[0] == reception.VISIT_COMPLETED]
+    assert [(c.args[1], c.kwargs) for c in announced] == [
+        (
+            {
+                "visit_id": visit.pk,
+                "ticket_id": visit.ticket_id,
+                "branch_id": branch.pk,
+                "outcome": "incomplete",
+            },
+            {"branch_id": branch.pk},
+        )
+    ]
+
+
 def test_completed_is_refused_until_every_required_point_is_ticked(
     branch, cash, counter, teller, signature
 ):

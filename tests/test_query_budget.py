@@ -32,7 +32,8 @@ BUDGET = {
     "call": 5,
     # BEGIN, one conditional UPDATE (status and seat checked in it) with the history row, COMMIT
     "start": 3,
-    # BEGIN, UPDATE with history row, outbox event + delivery (one statement), the visit, COMMIT
+    # BEGIN, UPDATE with history row, outbox event + delivery (one statement), the outcome onto
+    # the visit (one UPDATE, none here), COMMIT
     "finish": 5,
     "call_empty": 4,  # nobody waiting: BEGIN, lock, waiting tickets, COMMIT
     # The "Next" key (finish and call next, one transaction): the ticket's counter locked first
@@ -43,8 +44,9 @@ BUDGET = {
     "finish_call_empty": 8,  # nobody waiting: no claim
     # Not the teller's hot path, but at the tablet and counter all day: the customer (insert,
     # audit entry, known at the branch), the visit, the ticket; the checklist on the visit
+    # (its outcome written and the row locked by one UPDATE, reception.services.desk)
     "register": 21,
-    "complete": 9,
+    "complete": 8,
     "version": 0,  # a poll: the cached version
     "version_expired": 1,  # the same after the cached copy expired: one indexed query
 }
