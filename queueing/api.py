@@ -17,7 +17,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.access import get_for_branch
-from accounts.api import BoundedLimitOffsetPagination, BranchApi
+from accounts.api import BoundedLimitOffsetPagination, BranchApi, FlatInputSerializer
 from accounts.models import Role
 from accounts.timeutil import branch_today
 
@@ -186,7 +186,7 @@ class TicketListApi(BranchApi):
         class Meta:
             ref_name = "TicketListFilter"
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(FlatInputSerializer):
         service = serializers.CharField(max_length=30, help_text="Service code, e.g. cash.")
         priority = serializers.ChoiceField(choices=ISSUABLE_PRIORITIES, default="regular")
 

@@ -11,7 +11,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.access import get_for_branch
-from accounts.api import ANY_STAFF, BoundedLimitOffsetPagination, BranchApi
+from accounts.api import ANY_STAFF, BoundedLimitOffsetPagination, BranchApi, FlatInputSerializer
 from accounts.models import Role
 from queueing import api as queue_api
 from queueing import broadcast
@@ -241,7 +241,7 @@ class PointKeysField(serializers.ListField):
             ) from exc
 
 
-class CompleteServiceInputSerializer(serializers.Serializer):
+class CompleteServiceInputSerializer(FlatInputSerializer):
     """The teller's checklist and outcome: the same for a visit and for a bare ticket."""
 
     outcome = serializers.ChoiceField(choices=Visit.Outcome.choices)
