@@ -3,12 +3,13 @@
 * `for_update`: the row-lock clause this database has.
 * `models_from`: rows to model instances without a RawQuerySet, which maps the columns to the
   model's fields again on every query (profiled: up to a tenth of a hot request's CPU).
+* `LazyRows`: rows kept as tuples, one made a model instance only when asked for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.db import connection
 from django.db.models import Model
@@ -50,16 +51,18 @@ def models_from(cursor: Any, model: type[M]) -> list[M]:
     as a RawQuerySet would give it). For PostgreSQL, whose driver returns Python values
     already; other databases go through RawQuerySet's conversions (model_rows)."""
     columns = tuple(column[0] for column in cursor.description)
-    fields, extras = _layout(model, columns)
-    alias = cursor.db.alias
-    instances = []
-    for row in cursor.fetchall():
-        instance = model(*[row[index] for index in fields])
-        instance._state.adding, instance._state.db = False, alias
-        for index, column in extras:
-            setattr(instance, column, row[index])
-        instances.append(instance)
-    return instances
+    layout, alias = _layout(model, columns), cursor.db.alias
+    return [_instance(model, layout, row, alias) for row in cursor.fetchall()]
+
+
+def _instance(model: type[M], layout: Layout, row: Sequence[Any], alias: str) -> M:
+    """One row as a model instance loaded from the database `alias`."""
+    fields, extras = layout
+    instance = model(*[row[index] for index in fields])
+    instance._state.adding, instance._state.db = False, alias
+    for index, column in extras:
+        setattr(instance, column, row[index])
+    return instance
 
 
 _converted: dict[type[Model], bool] = {}
@@ -82,3 +85,46 @@ def model_rows(model: type[M], sql: str, params: Sequence[Any]) -> list[M]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return models_from(cursor, model)
+
+
+class LazyRows(Generic[M]):
+    """A statement's rows as tuples; a row becomes a model instance only when asked for.
+
+    For a statement that reads many rows to pick one: routing reads a few columns of every
+    waiting ticket and calls one of them; building a model for each row cost more than the
+    query. Where the database's values need converting (model_rows' rule), every row is built
+    as a RawQuerySet would, once, and read back the same way.
+    """
+
+    def __init__(self, model: type[M], sql: str, params: Sequence[Any]) -> None:
+        self._model = model
+        if connection.vendor != "postgresql" or _needs_conversion(model):
+            self._instances: list[M] | None = list(model.objects.raw(sql, params))
+            self._rows: list[tuple] = [() for _ in self._instances]
+            self._alias = ""
+            return
+        self._instances = None
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            self._columns = tuple(column[0] for column in cursor.description)
+            self._rows = cursor.fetchall()
+            self._alias = cursor.db.alias
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def values(self, *attnames: str) -> list[tuple]:
+        """These fields' values (attribute names: service_id, not service) of every row."""
+        if self._instances is not None:
+            return [tuple(getattr(i, name) for name in attnames) for i in self._instances]
+        columns = {f.attname: f.column for f in self._model._meta.concrete_fields}
+        position = {column: index for index, column in enumerate(self._columns)}
+        wanted = [position[columns[name]] for name in attnames]
+        return [tuple(row[index] for index in wanted) for row in self._rows]
+
+    def instance(self, index: int) -> M:
+        """Row `index` as a model instance (as models_from builds it)."""
+        if self._instances is not None:
+            return self._instances[index]
+        layout = _layout(self._model, self._columns)
+        return _instance(self._model, layout, self._rows[index], self._alias)

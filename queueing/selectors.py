@@ -155,15 +155,25 @@ def counter_skills(*, counter: Counter, setup: BranchSetup | None = None) -> rou
     return routing.CounterSkills(counter_id=counter.pk, service_codes=list(codes))
 
 
-def as_waiting(ticket: Ticket) -> routing.WaitingTicket:
+# The columns of a waiting ticket routing reads (as_waiting_row), by attribute name.
+WAITING_ROW = ("id", "service_id", "priority", "arrived_at", "bypass_count", "target_counter_id")
+
+
+def as_waiting_row(row: tuple, service_code: str) -> routing.WaitingTicket:
+    """as_waiting of a WAITING_ROW tuple, whose service's code the caller knows."""
+    ticket_id, _service_id, priority, arrived_at, bypass_count, target_counter_id = row
     return routing.WaitingTicket(
-        id=ticket.pk,
-        service_code=ticket.service.code,
-        priority=routing.PriorityClass(ticket.priority),
-        arrived_at=ticket.arrived_at,
-        bypass_count=ticket.bypass_count,
-        target_counter_id=ticket.target_counter_id,
+        id=ticket_id,
+        service_code=service_code,
+        priority=routing.PriorityClass(priority),
+        arrived_at=arrived_at,
+        bypass_count=bypass_count,
+        target_counter_id=target_counter_id,
     )
+
+
+def as_waiting(ticket: Ticket) -> routing.WaitingTicket:
+    return as_waiting_row(tuple(getattr(ticket, name) for name in WAITING_ROW), ticket.service.code)
 
 
 def waiting_tickets(*, branch: Branch) -> QuerySet[Ticket]:

@@ -23,7 +23,8 @@ from . import remote, routing, statements
 from .events import publish_ticket_event
 from .models import Counter, CounterEvent, Service, Ticket
 from .selectors import (
-    as_waiting,
+    WAITING_ROW,
+    as_waiting_row,
     branch_setup,
     counter_current_ticket,
     counter_skills,
@@ -207,20 +208,16 @@ def ticket_call_next_in_transaction(
     setup = branch_setup(branch_id=counter.branch_id)
     policy = routing_policy(branch=counter.branch, setup=setup)
     skills = counter_skills(counter=counter, setup=setup)
-    waiting = {
-        ticket.pk: ticket
-        for ticket in statements.waiting_for_counter(
-            branch_id=counter.branch_id,
-            counter_id=counter.pk,
-            service_ids=[setup.service_ids[code] for code in skills.service_codes],
-        )
-    }
-    service_ids = {t.service_id for t in waiting.values()}
+    waiting = statements.waiting_for_counter(
+        branch_id=counter.branch_id,
+        counter_id=counter.pk,
+        service_ids=[setup.service_ids[code] for code in skills.service_codes],
+    )
+    rows = waiting.values(*WAITING_ROW)
+    service_ids = {row[1] for row in rows}
     if not setup.covers(services=service_ids):  # a service added without a signal
         setup = branch_setup(branch_id=counter.branch_id, services=service_ids)
-    for ticket in waiting.values():
-        ticket.service = setup.services[ticket.service_id]
-    candidates = [as_waiting(t) for t in waiting.values()]
+    candidates = [as_waiting_row(row, setup.services[row[1]].code) for row in rows]
     history = _history(
         TicketAction.CALL,
         from_status=TicketStatus.WAITING,
@@ -245,7 +242,8 @@ def ticket_call_next_in_transaction(
     passed_over = routing.bypassed_by(chosen, candidates, skills)
     if passed_over:
         statements.count_bypasses(sorted(passed_over))
-    ticket = waiting[chosen.id]
+    ticket = waiting.instance(next(i for i, row in enumerate(rows) if row[0] == chosen.id))
+    ticket.service = setup.services[ticket.service_id]
     ticket.status, ticket.called_at, ticket.counter, ticket.teller = (
         TicketStatus.CALLED,
         now,

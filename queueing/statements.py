@@ -27,7 +27,7 @@ from datetime import date, datetime
 
 from django.db import connection
 
-from accounts.sql import for_update, model_rows
+from accounts.sql import LazyRows, for_update, model_rows
 
 from .models import Counter, DailySequence, Ticket, TicketEvent
 from .states import ACTIVE_AT_COUNTER, TicketStatus
@@ -194,9 +194,10 @@ def lock_counter(counter_id: int, *, branch_id: int | None) -> Counter | None:
 
 def waiting_for_counter(
     *, branch_id: int, counter_id: int, service_ids: Iterable[int]
-) -> list[Ticket]:
+) -> LazyRows[Ticket]:
     """The branch's waiting tickets this counter may call: those of its services not sent to
-    a named counter, and those sent to it."""
+    a named counter, and those sent to it. As rows: routing reads a few columns of each, and
+    only the ticket called is built as a model."""
     service_ids = list(service_ids)
     sql = (
         f"SELECT {TICKET_COLUMNS} FROM {TICKETS}"  # noqa: S608
@@ -206,7 +207,7 @@ def waiting_for_counter(
     if service_ids:
         sql += f" OR (target_counter_id IS NULL AND service_id IN ({_placeholders(service_ids)}))"
         params += service_ids
-    return model_rows(Ticket, sql + ")", params)
+    return LazyRows(Ticket, sql + ")", params)
 
 
 def claim_waiting(
