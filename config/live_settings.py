@@ -15,5 +15,5 @@ MIDDLEWARE = [
     "accounts.middleware.RejectNulMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "accounts.headers.CSPMiddleware",
 ]

@@ -74,7 +74,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "accounts.headers.CSPMiddleware",
     # Staff responses carry customers' data: never stored by a browser or proxy cache.
     "accounts.headers.StaffNoStoreMiddleware",
     # Last: turns axes' lockout into the locked-out page.
