@@ -3,13 +3,13 @@
 * `for_update`: the row-lock clause this database has.
 * `models_from`: rows to model instances without a RawQuerySet, which maps the columns to the
   model's fields again on every query (profiled: up to a tenth of a hot request's CPU).
-* `LazyRows`: rows kept as tuples, one made a model instance only when asked for.
+* `value_rows`: a few columns of many rows as tuples, no model built.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Model
@@ -87,44 +87,19 @@ def model_rows(model: type[M], sql: str, params: Sequence[Any]) -> list[M]:
         return models_from(cursor, model)
 
 
-class LazyRows(Generic[M]):
-    """A statement's rows as tuples; a row becomes a model instance only when asked for.
-
-    For a statement that reads many rows to pick one: routing reads a few columns of every
-    waiting ticket and calls one of them; building a model for each row cost more than the
-    query. Where the database's values need converting (model_rows' rule), every row is built
-    as a RawQuerySet would, once, and read back the same way.
-    """
-
-    def __init__(self, model: type[M], sql: str, params: Sequence[Any]) -> None:
-        self._model = model
-        if connection.vendor != "postgresql" or _needs_conversion(model):
-            self._instances: list[M] | None = list(model.objects.raw(sql, params))
-            self._rows: list[tuple] = [() for _ in self._instances]
-            self._alias = ""
-            return
-        self._instances = None
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            self._columns = tuple(column[0] for column in cursor.description)
-            self._rows = cursor.fetchall()
-            self._alias = cursor.db.alias
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def values(self, *attnames: str) -> list[tuple]:
-        """These fields' values (attribute names: service_id, not service) of every row."""
-        if self._instances is not None:
-            return [tuple(getattr(i, name) for name in attnames) for i in self._instances]
-        columns = {f.attname: f.column for f in self._model._meta.concrete_fields}
-        position = {column: index for index, column in enumerate(self._columns)}
-        wanted = [position[columns[name]] for name in attnames]
-        return [tuple(row[index] for index in wanted) for row in self._rows]
-
-    def instance(self, index: int) -> M:
-        """Row `index` as a model instance (as models_from builds it)."""
-        if self._instances is not None:
-            return self._instances[index]
-        layout = _layout(self._model, self._columns)
-        return _instance(self._model, layout, self._rows[index], self._alias)
+def value_rows(
+    model: type[Model], sql: str, params: Sequence[Any], attnames: Sequence[str]
+) -> list[tuple]:
+    """The rows of `sql`, which selects the columns of `model`'s fields `attnames` (attribute
+    names: service_id, not service), in that order, the primary key among them: tuples of
+    Python values, no model built. For a statement that reads a few columns of many rows
+    (call-next reads each waiting ticket's routing columns). On PostgreSQL the driver's
+    tuples; elsewhere, or where a field converts what the database returns, each row goes
+    through a RawQuerySet's conversions."""
+    if connection.vendor != "postgresql" or _needs_conversion(model):
+        return [
+            tuple(getattr(i, name) for name in attnames) for i in model.objects.raw(sql, params)
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()

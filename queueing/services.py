@@ -208,12 +208,12 @@ def ticket_call_next_in_transaction(
     setup = branch_setup(branch_id=counter.branch_id)
     policy = routing_policy(branch=counter.branch, setup=setup)
     skills = counter_skills(counter=counter, setup=setup)
-    waiting = statements.waiting_for_counter(
+    rows = statements.waiting_for_counter(
         branch_id=counter.branch_id,
         counter_id=counter.pk,
         service_ids=[setup.service_ids[code] for code in skills.service_codes],
+        attnames=WAITING_ROW,
     )
-    rows = waiting.values(*WAITING_ROW)
     service_ids = {row[1] for row in rows}
     if not setup.covers(services=service_ids):  # a service added without a signal
         setup = branch_setup(branch_id=counter.branch_id, services=service_ids)
@@ -229,10 +229,10 @@ def ticket_call_next_in_transaction(
         chosen = routing.choose_next(candidates, skills, now, policy)
         if chosen is None:
             return None
-        version = statements.claim_waiting(
+        claimed = statements.claim_waiting(
             chosen.id, counter_id=counter.pk, teller_id=teller.pk, at=now, history=history
         )
-        if version is not None:
+        if claimed is not None:
             break
         if counter_current_ticket(counter=counter) is not None:  # a double-click's second call
             raise QueueError(
@@ -242,11 +242,9 @@ def ticket_call_next_in_transaction(
     passed_over = routing.bypassed_by(chosen, candidates, skills)
     if passed_over:
         statements.count_bypasses(sorted(passed_over))
-    ticket = waiting.instance(next(i for i, row in enumerate(rows) if row[0] == chosen.id))
-    ticket.service = setup.services[ticket.service_id]
-    ticket.status, ticket.called_at, ticket.counter, ticket.teller = (
-        TicketStatus.CALLED,
-        now,
+    ticket, version = claimed  # as the claim left it: called, at this counter, by this teller
+    ticket.service, ticket.counter, ticket.teller = (
+        setup.services[ticket.service_id],
         counter,
         teller,
     )

@@ -8,7 +8,8 @@ from django.db import connection
 from accounts import sql
 from queueing import services as queue
 from queueing import statements
-from queueing.models import Counter
+from queueing.models import Counter, TicketEvent
+from queueing.states import TicketAction, TicketStatus
 
 
 @pytest.mark.django_db
@@ -36,32 +37,53 @@ def test_the_counter_lock_reads_the_counter_and_its_current_ticket(branch, count
 
 
 @pytest.mark.django_db
-def test_waiting_rows_give_routing_columns_and_build_only_the_ticket_asked_for(
-    branch, cash, loans, counter
+def test_call_next_reads_routings_columns_and_the_claim_returns_the_ticket_whole(
+    branch, cash, loans, counter, teller
 ):
     first = queue.ticket_issue(branch=branch, service=cash)
     second = queue.ticket_issue(branch=branch, service=loans)
-    rows = statements.waiting_for_counter(
-        branch_id=branch.pk, counter_id=counter.pk, service_ids=[cash.pk, loans.pk]
-    )
-    assert len(rows) == 2
-    values = sorted(rows.values("id", "service_id", "arrived_at", "target_counter_id"))
-    assert values == [
+    columns = ("id", "service_id", "arrived_at", "target_counter_id")
+
+    def waiting():
+        return sorted(
+            statements.waiting_for_counter(
+                branch_id=branch.pk,
+                counter_id=counter.pk,
+                service_ids=[cash.pk, loans.pk],
+                attnames=columns,
+            )
+        )
+
+    expected = [
         (first.pk, cash.pk, first.arrived_at, None),
         (second.pk, loans.pk, second.arrived_at, None),
     ]
-    index = [row[0] for row in rows.values("id")].index(second.pk)
-    built = rows.instance(index)
-    assert built == second and (built.code, built.status, built.service_id) == (
+    assert waiting() == expected
+    # The same values where each row goes through a RawQuerySet's conversions (SQLite).
+    with mock.patch.object(sql, "_needs_conversion", return_value=True):
+        assert waiting() == expected
+
+    queue.counter_open(counter=counter, teller=teller)
+    history = queue._history(
+        TicketAction.CALL,
+        from_status=TicketStatus.WAITING,
+        to_status=TicketStatus.CALLED,
+        by=teller,
+        at=second.issued_at,
+    )
+    claimed, version = statements.claim_waiting(
+        second.pk, counter_id=counter.pk, teller_id=teller.pk, at=second.issued_at, history=history
+    )
+    assert claimed == second and version == TicketEvent.objects.latest("id").pk
+    assert (claimed.status, claimed.counter_id, claimed.teller_id) == (
+        TicketStatus.CALLED,
+        counter.pk,
+        teller.pk,
+    )
+    assert (claimed.code, claimed.called_at, claimed.service_id) == (
         second.code,
-        "waiting",
+        second.issued_at,
         loans.pk,
     )
-    assert not built._state.adding and built._state.db == "default"
-    # The same answers where each row is built as a RawQuerySet would (no driver conversion).
-    with mock.patch.object(sql, "_needs_conversion", return_value=True):
-        raw = statements.waiting_for_counter(
-            branch_id=branch.pk, counter_id=counter.pk, service_ids=[cash.pk, loans.pk]
-        )
-    assert sorted(raw.values("id", "service_id", "arrived_at", "target_counter_id")) == values
-    assert raw.instance([row[0] for row in raw.values("id")].index(second.pk)) == second
+    assert not claimed._state.adding and claimed._state.db == "default"
+    assert [row[0] for row in waiting()] == [first.pk]
