@@ -72,12 +72,12 @@ def publish(topic: str, payload: dict[str, Any], *, branch_id: int | None = None
     and the history of the change itself is its own app's record (a TicketEvent, say). The
     event and its deliveries are one statement on PostgreSQL (the hot path's query budget).
     """
+    names = listeners_for(topic)
+    if not names:
+        return None  # nothing written: a change made in one statement needs no transaction
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("publish() belongs inside the transaction that makes the change")
-    names = listeners_for(topic)
-    if not names:
-        return None
     created_at = timezone.now()
     if connection.vendor == "postgresql":
         event_id = _insert_event_and_deliveries(topic, payload, branch_id, created_at, names)

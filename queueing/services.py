@@ -7,6 +7,7 @@ any later caller obey the same rule. Sitting down (open), taking over another te
 and leaving are recorded in CounterEvent."""
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,12 +16,13 @@ from django.db.models import Max, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts import outbox
 from accounts.errors import DomainError
 from accounts.models import Branch, Role
 from accounts.selectors import user_has_role
 
 from . import remote, routing, statements
-from .events import publish_ticket_event
+from .events import TOPIC_FOR_ACTION, publish_ticket_event
 from .models import Counter, CounterEvent, Service, Ticket
 from .selectors import (
     WAITING_ROW,
@@ -56,7 +58,20 @@ def business_date_for(branch: Branch, at: datetime):
     return timezone.localtime(at, branch.tz).date()
 
 
-@transaction.atomic
+def _change_transaction(action: TicketAction) -> AbstractContextManager:
+    """The transaction around a change of a ticket. None where the change is one statement and
+    nothing else is written with it (PostgreSQL, and no app listens to the action's event):
+    the statement commits itself, without BEGIN and COMMIT, two round trips of a request's
+    four. Inside a caller's transaction, a savepoint as always."""
+    if (
+        not transaction.get_connection().in_atomic_block
+        and statements.change_is_one_statement()
+        and not outbox.listeners_for(TOPIC_FOR_ACTION[action])
+    ):
+        return nullcontext()
+    return transaction.atomic()
+
+
 def ticket_issue(
     *,
     branch: Branch,
@@ -71,7 +86,8 @@ def ticket_issue(
 ) -> Ticket:
     """Issue the day's next number for the service. `remote`: the customer joined from their
     phone: the ticket waits as "remote" (call-next does not see it) until ticket_check_in, and
-    its place counts from now (arrived_at), as if they had walked in."""
+    its place counts from now (arrived_at), as if they had walked in. The number, the ticket
+    and its history row are one statement on PostgreSQL (queueing.statements.issue_ticket)."""
     if service.branch_id != branch.pk:
         raise QueueError(_("That service belongs to another branch."))
     if not service.is_active:
@@ -79,16 +95,10 @@ def ticket_issue(
     if target_counter is not None and target_counter.branch_id != branch.pk:
         raise QueueError(_("That counter belongs to another branch."))
     now = timezone.now()
-    business_date = business_date_for(branch, now)
-    number = statements.next_number(
-        branch_id=branch.pk, prefix=service.prefix, business_date=business_date
-    )
     ticket = Ticket(
         branch=branch,
         service=service,
-        business_date=business_date,
-        number=number,
-        code=f"{service.prefix}{number:03d}",
+        business_date=business_date_for(branch, now),
         priority=priority,
         issued_at=now,
         arrived_at=arrived_at or now,
@@ -100,16 +110,17 @@ def ticket_issue(
     history = _history(
         TicketAction.ISSUE, from_status="", to_status=ticket.status, by=issued_by, at=now, note=note
     )
-    version = statements.insert_ticket(ticket, history=history)
-    _record_event(
-        ticket,
-        TicketAction.ISSUE,
-        from_status="",
-        by=issued_by,
-        at=now,
-        note=note,
-        version=version,
-    )
+    with _change_transaction(TicketAction.ISSUE):
+        version = statements.issue_ticket(ticket, history=history)
+        _record_event(
+            ticket,
+            TicketAction.ISSUE,
+            from_status="",
+            by=issued_by,
+            at=now,
+            note=note,
+            version=version,
+        )
     return ticket
 
 
@@ -507,13 +518,17 @@ def ticket_recall(*, ticket_id: int, by: User, branch: Branch | None = None) -> 
     return _apply(ticket, TicketAction.RECALL, by=by)
 
 
-@transaction.atomic
 def ticket_start(*, ticket_id: int, by: User, branch: Branch | None = None) -> Ticket:
-    ticket = _transition_at_counter(ticket_id, TicketAction.START, by=by, branch=branch)
+    """The customer sits down: one conditional UPDATE with its history row, its own transaction
+    on PostgreSQL (_change_transaction); when it does not match, the locking path, in a
+    transaction, says why (or starts it, if the state changed in between)."""
+    with _change_transaction(TicketAction.START):
+        ticket = _transition_at_counter(ticket_id, TicketAction.START, by=by, branch=branch)
     if ticket is not None:
         return ticket
-    ticket = _lock_ticket_at_counter(ticket_id, by=by, branch=branch)
-    return _apply(ticket, TicketAction.START, by=by)
+    with transaction.atomic():
+        ticket = _lock_ticket_at_counter(ticket_id, by=by, branch=branch)
+        return _apply(ticket, TicketAction.START, by=by)
 
 
 @transaction.atomic

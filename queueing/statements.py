@@ -123,6 +123,58 @@ def next_number(*, branch_id: int, prefix: str, business_date: date) -> int:
         return cursor.fetchone()[0]
 
 
+def ticket_code(prefix: str, number: int) -> str:
+    """A ticket's code: the service's prefix and the day's number, at least three digits (A007,
+    A1000). TICKET_CODE_SQL writes the same in SQL."""
+    return f"{prefix}{number:03d}"
+
+
+# ticket_code in SQL, the prefix a parameter and {n} the number's expression (PostgreSQL;
+# tests/test_statements_fold.py compares the two).
+TICKET_CODE_SQL = "%s || CASE WHEN {n} < 1000 THEN lpad({n}::text, 3, '0') ELSE {n}::text END"
+
+
+def change_is_one_statement() -> bool:
+    """Whether a change and its history row are one statement on this database (PostgreSQL:
+    a data-modifying WITH), so that a change with nothing else to write needs no BEGIN and
+    COMMIT around it: the statement is its own transaction (queueing.services)."""
+    return _history_rides_along()
+
+
+def issue_ticket(ticket: Ticket, *, history: History) -> int:
+    """The day's next number for the ticket's service and the ticket with it, and its history
+    row: one statement on PostgreSQL (the day's counter row stays locked until it commits, so
+    two tablets never get the same number). Sets the ticket's id, number and code; returns the
+    history row's id. Elsewhere next_number, then insert_ticket."""
+    prefix = ticket.service.prefix
+    if not _history_rides_along():
+        ticket.number = next_number(
+            branch_id=ticket.branch_id, prefix=prefix, business_date=ticket.business_date
+        )
+        ticket.code = ticket_code(prefix, ticket.number)
+        return insert_ticket(ticket, history=history)
+    given = [f for f in Ticket._meta.concrete_fields if f.attname not in ("id", "number", "code")]
+    values = [f.get_db_prep_save(getattr(ticket, f.attname), connection) for f in given]
+    history_sql, history_params = _history_of("issued", history)
+    code_sql = TICKET_CODE_SQL.format(n="day.last_number")
+    sql = (
+        f"WITH day AS (INSERT INTO {SEQUENCES} (branch_id, prefix, business_date, last_number)"  # noqa: S608
+        " VALUES (%s, %s, %s, 1) ON CONFLICT (branch_id, prefix, business_date)"
+        f" DO UPDATE SET last_number = {SEQUENCES}.last_number + 1 RETURNING last_number),"
+        f" issued AS (INSERT INTO {TICKETS} ({', '.join(f.column for f in given)}, number, code)"
+        f" SELECT {_placeholders(values)}, day.last_number, {code_sql} FROM day"
+        " RETURNING id, branch_id, counter_id, number, code),"
+        f" history AS ({history_sql} RETURNING id)"
+        " SELECT issued.id, issued.number, issued.code, history.id FROM issued, history"
+    )
+    params = [ticket.branch_id, prefix, _day(ticket.business_date), *values, prefix]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *history_params])
+        ticket.pk, ticket.number, ticket.code, version = cursor.fetchone()
+    ticket._state.adding, ticket._state.db = False, connection.alias
+    return version
+
+
 def insert_ticket(ticket: Ticket, *, history: History) -> int:
     """INSERT the unsaved ticket (sets its id) and its history row; returns the row's id."""
     fields = [f for f in Ticket._meta.concrete_fields if not f.primary_key]

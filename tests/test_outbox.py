@@ -183,9 +183,18 @@ def test_a_pending_batch_is_sent_on_flush_and_held_nudges_are_not_batched(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_refuses_to_publish_outside_a_transaction():
+def test_it_refuses_to_publish_outside_a_transaction(test_listeners):
+    test_listeners("test.recorder", lambda event: None)
     with pytest.raises(RuntimeError, match="inside the transaction"):
         outbox.publish(TOPIC, {})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_nobody_listens_to_is_not_written_and_needs_no_transaction():
+    """A change made in one statement (queueing's issue and start) publishes outside any
+    transaction: with no listener nothing is written, so there is nothing to keep atomic."""
+    assert outbox.publish(TOPIC, {}) is None
+    assert not OutboxEvent.objects.filter(topic=TOPIC).exists()
 
 
 @pytest.mark.django_db

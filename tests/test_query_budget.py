@@ -24,14 +24,15 @@ from queueing.models import Ticket, TicketEvent
 from queueing.states import TicketStatus
 
 BUDGET = {
-    # BEGIN, the day's number (one upsert), the ticket with its history row (one statement),
-    # COMMIT
-    "issue": 4,
+    # One statement: the day's number (an upsert), the ticket and its history row, which
+    # commits itself (no BEGIN or COMMIT: queueing.services._change_transaction)
+    "issue": 1,
     # BEGIN, lock the counter (with its current ticket), the waiting tickets it may call, the
     # claim (one conditional UPDATE) with the history row, COMMIT
     "call": 5,
-    # BEGIN, one conditional UPDATE (status and seat checked in it) with the history row, COMMIT
-    "start": 3,
+    # One conditional UPDATE (status and seat checked in it) with the history row, committing
+    # itself
+    "start": 1,
     # BEGIN, UPDATE with history row, outbox event + delivery (one statement), the outcome onto
     # the visit (one UPDATE, none here), COMMIT
     "finish": 5,
@@ -45,7 +46,7 @@ BUDGET = {
     # Not the teller's hot path, but at the tablet and counter all day: the customer (insert,
     # audit entry, known at the branch), the visit, the ticket; the checklist on the visit
     # (its outcome written and the row locked by one UPDATE, reception.services.desk)
-    "register": 21,
+    "register": 20,
     "complete": 8,
     "version": 0,  # a poll: the cached version
     "version_expired": 1,  # the same after the cached copy expired: one indexed query

@@ -26,7 +26,7 @@ pytestmark = [
 # Statements per service call inside the test's transaction (SAVEPOINT / RELEASE in place of
 # BEGIN / COMMIT), with the set-up cached:
 STATEMENTS = {
-    "issue": 4,  # savepoint, the day's number, the ticket with its history row, release
+    "issue": 3,  # savepoint, the day's number with the ticket and its history row, release
     "call": 5,  # savepoint, counter lock, waiting tickets, the claim with its history row, release
     "start": 3,  # savepoint, the UPDATE with its history row, release
     "finish": 4,  # savepoint, the UPDATE with its history row, the outbox event, release
@@ -140,8 +140,9 @@ def test_each_hot_transition_writes_its_history_row_in_its_own_statement(
 
     counts = {name: len(sql) for name, sql in together.items()}
     assert counts == STATEMENTS, together
+    # Apart (SQLite's way): the history row on its own, and the issue's number too.
     assert {name: len(sql) for name, sql in apart.items()} == {
-        name: n + 1 for name, n in STATEMENTS.items()
+        name: n + (2 if name == "issue" else 1) for name, n in STATEMENTS.items()
     }, apart
     # The folded statements write the history row; no separate INSERT of it is left.
     for name, sql in together.items():
@@ -194,3 +195,34 @@ def test_a_change_that_does_not_match_writes_no_history_row(branch, cash, counte
     )
     assert moved is None
     assert TicketEvent.objects.count() == events
+
+
+@pytest.mark.parametrize("number", [1, 7, 999, 1000, 12345])
+def test_the_code_written_in_sql_is_the_code_python_writes(number):
+    code_sql = statements.TICKET_CODE_SQL.format(n="x.n")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {code_sql} FROM (VALUES (%s)) AS x(n)", ["B", number])  # noqa: S608
+        assert cursor.fetchone()[0] == statements.ticket_code("B", number)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_issue_and_start_outside_a_transaction_are_one_statement_each(
+    branch, cash, counter, teller
+):
+    """No BEGIN, no COMMIT: the number, the ticket and its history row are one statement, and
+    so is a start; each commits itself, and what they wrote is there."""
+    queue.counter_open(counter=counter, teller=teller)
+    with CaptureQueriesContext(connection) as issued:
+        first = queue.ticket_issue(branch=branch, service=cash)
+        second = queue.ticket_issue(branch=branch, service=cash)
+    assert len(issued) == 2, [q["sql"][:60] for q in issued]
+    assert (first.number, second.number) == (first.number, first.number + 1)
+    assert second.code == statements.ticket_code(cash.prefix, second.number)
+    stored = Ticket.objects.get(pk=second.pk)
+    assert (stored.number, stored.code, stored.status) == (second.number, second.code, "waiting")
+    assert TicketEvent.objects.filter(ticket=second, action="issue").count() == 1
+    queue.ticket_call_next(counter=counter, teller=teller)
+    with CaptureQueriesContext(connection) as started:
+        queue.ticket_start(ticket_id=first.pk, by=teller)
+    assert len(started) == 1, [q["sql"][:60] for q in started]
+    assert Ticket.objects.get(pk=first.pk).status == TicketStatus.SERVING
