@@ -265,6 +265,28 @@ def waiting_for_counter(
     return value_rows(Ticket, sql + ")", params, attnames)
 
 
+def _changed_with_history(sql: str, params: list, history: History) -> tuple[Ticket, int] | None:
+    """Run `sql`, an UPDATE of at most one ticket RETURNING TICKET_COLUMNS, with its history
+    row: in the same statement where the database allows it. The changed ticket and the
+    row's id, or None when nothing matched (and nothing was written)."""
+    if _history_rides_along():
+        history_sql, history_params = _history_of("changed", history)
+        sql = (
+            f"WITH changed AS ({sql}), history AS ({history_sql} RETURNING id)"  # noqa: S608
+            " SELECT changed.*, history.id AS history_id FROM changed, history"
+        )
+        rows = model_rows(Ticket, sql, [*params, *history_params])
+        return (rows[0], rows[0].history_id) if rows else None
+    rows = model_rows(Ticket, sql, params)
+    if not rows:
+        return None
+    ticket = rows[0]
+    row = history.row(
+        ticket_id=ticket.pk, branch_id=ticket.branch_id, ticket_counter_id=ticket.counter_id
+    )
+    return ticket, insert_event(**row)
+
+
 def claim_waiting(
     ticket_id: int, *, counter_id: int, teller_id: int, at: datetime, history: History
 ) -> tuple[Ticket, int] | None:
@@ -289,22 +311,7 @@ def claim_waiting(
     waiting = TicketStatus.WAITING.value
     params = [TicketStatus.CALLED.value, _when(at), counter_id, teller_id]
     params += [ticket_id, waiting, waiting, counter_id]
-    if _history_rides_along():
-        history_sql, history_params = _history_of("claimed", history)
-        sql = (
-            f"WITH claimed AS ({sql}), history AS ({history_sql} RETURNING id)"  # noqa: S608
-            " SELECT claimed.*, history.id AS history_id FROM claimed, history"
-        )
-        rows = model_rows(Ticket, sql, [*params, *history_params])
-        return (rows[0], rows[0].history_id) if rows else None
-    rows = model_rows(Ticket, sql, params)
-    if not rows:
-        return None
-    ticket = rows[0]
-    row = history.row(
-        ticket_id=ticket.pk, branch_id=ticket.branch_id, ticket_counter_id=ticket.counter_id
-    )
-    return ticket, insert_event(**row)
+    return _changed_with_history(sql, params, history)
 
 
 def count_bypasses(ticket_ids: Sequence[int]) -> None:
@@ -346,19 +353,4 @@ def move_at_counter(
         sql += " AND branch_id = %s"
         params.append(branch_id)
     sql += f" RETURNING {TICKET_COLUMNS}"
-    if _history_rides_along():
-        history_sql, history_params = _history_of("moved", history)
-        sql = (
-            f"WITH moved AS ({sql}), history AS ({history_sql} RETURNING id)"  # noqa: S608
-            " SELECT moved.*, history.id AS history_id FROM moved, history"
-        )
-        rows = model_rows(Ticket, sql, [*params, *history_params])
-        return (rows[0], rows[0].history_id) if rows else None
-    rows = model_rows(Ticket, sql, params)
-    if not rows:
-        return None
-    ticket = rows[0]
-    row = history.row(
-        ticket_id=ticket.pk, branch_id=ticket.branch_id, ticket_counter_id=ticket.counter_id
-    )
-    return ticket, insert_event(**row)
+    return _changed_with_history(sql, params, history)
