@@ -59,10 +59,11 @@ def business_date_for(branch: Branch, at: datetime):
 
 
 def _change_transaction(action: TicketAction) -> AbstractContextManager:
-    """The transaction around a change of a ticket. None where the change is one statement and
-    nothing else is written with it (PostgreSQL, and no app listens to the action's event):
-    the statement commits itself, without BEGIN and COMMIT, two round trips of a request's
-    four. Inside a caller's transaction, a savepoint as always."""
+    """The transaction around a change of a ticket. No transaction where the change is one
+    statement and nothing else is written with it (PostgreSQL, and no app listens to the
+    action's event): the statement commits itself, and the request saves the round trips of
+    BEGIN and COMMIT (an issue: one statement where there were four). Inside a caller's
+    transaction, a savepoint as always."""
     if (
         not transaction.get_connection().in_atomic_block
         and statements.change_is_one_statement()
