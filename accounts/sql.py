@@ -51,18 +51,16 @@ def models_from(cursor: Any, model: type[M]) -> list[M]:
     as a RawQuerySet would give it). For PostgreSQL, whose driver returns Python values
     already; other databases go through RawQuerySet's conversions (model_rows)."""
     columns = tuple(column[0] for column in cursor.description)
-    layout, alias = _layout(model, columns), cursor.db.alias
-    return [_instance(model, layout, row, alias) for row in cursor.fetchall()]
-
-
-def _instance(model: type[M], layout: Layout, row: Sequence[Any], alias: str) -> M:
-    """One row as a model instance loaded from the database `alias`."""
-    fields, extras = layout
-    instance = model(*[row[index] for index in fields])
-    instance._state.adding, instance._state.db = False, alias
-    for index, column in extras:
-        setattr(instance, column, row[index])
-    return instance
+    fields, extras = _layout(model, columns)
+    alias = cursor.db.alias
+    instances = []
+    for row in cursor.fetchall():
+        instance = model(*[row[index] for index in fields])
+        instance._state.adding, instance._state.db = False, alias
+        for index, column in extras:
+            setattr(instance, column, row[index])
+        instances.append(instance)
+    return instances
 
 
 _converted: dict[type[Model], bool] = {}
