@@ -32,6 +32,7 @@ from bench.load_queue import (  # noqa: E402
     app_environment,
     ensure_database,
     flush_redis,
+    process_cpu_ticks,
     run_setup,
 )
 
@@ -125,13 +126,7 @@ def backend_ticks() -> int:
     if connection.vendor != "postgresql":
         return 0
     connection.ensure_connection()
-    pid = connection.connection.get_backend_pid()
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
+    return process_cpu_ticks(connection.connection.get_backend_pid()) or 0
 
 
 def main(argv: list[str] | None = None) -> int:

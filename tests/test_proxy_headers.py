@@ -55,22 +55,21 @@ def test_the_client_address_is_the_right_most_one_no_trusted_proxy_wrote(setting
     assert _address_seen(settings, [], NGINX, "198.51.100.7") == NGINX
 
 
-def test_trusting_every_address_is_refused_at_start_up():
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_DEBUG": "1",
-        "FORWARDED_ALLOW_IPS": "*",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+def _python_with_settings(code: str, **env: str) -> subprocess.CompletedProcess:
+    """`code` run by a fresh interpreter with the production settings (DEBUG on) and `env`."""
+    return subprocess.run(  # noqa: S603 (our own fixed command)
+        [sys.executable, "-c", code],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": "1", **env},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_trusting_every_address_is_refused_at_start_up():
+    result = _python_with_settings("import django; django.setup()", FORWARDED_ALLOW_IPS="*")
     assert result.returncode != 0
     assert "FORWARDED_ALLOW_IPS" in result.stderr
 
@@ -123,19 +122,9 @@ def test_behind_the_proxy_one_clients_failures_lock_out_that_client_only(setting
 def test_the_wsgi_application_loads_every_view_before_its_first_request():
     """A worker imports the URLconf and the views while it starts (config/wsgi.py), so the
     first request after a worker start does not wait ~0.3 s for them."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": "1"}
-    check = (
+    result = _python_with_settings(
         "import sys, config.wsgi; "
         "print(all(m in sys.modules for m in ('config.urls', 'queueing.api', 'reception.views')))"
-    )
-    result = subprocess.run(  # noqa: S603 (our own fixed command)
-        [sys.executable, "-c", check],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
