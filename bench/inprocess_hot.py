@@ -30,8 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench.load_queue import (  # noqa: E402
     app_environment,
+    cpu_model,
     ensure_database,
     flush_redis,
+    machine_speed_ms,
     process_cpu_ticks,
     run_setup,
 )
@@ -167,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         finish = f"/api/queue/tickets/{ticket}/finish/"
         step("finish", teller["session"], finish, 200, FINISH_CHECKLIST)
 
+    speed_before = machine_speed_ms()
     for _ in range(args.warm_up):
         cycle()
     app_s, pg_ticks = dict.fromkeys(OPERATIONS, 0.0), dict.fromkeys(OPERATIONS, 0)
@@ -174,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.cycles):
         cycle()
     wall_s = time.monotonic() - started
+    speed = [speed_before, machine_speed_ms()]
 
     n = args.cycles
     app_ms = {op: round(app_s[op] * 1000 / n, 3) for op in OPERATIONS}
@@ -188,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         f"per request: app {per_request_app} ms + PostgreSQL {per_request_pg} ms;"
         f" wall {wall_s * 1000 / (4 * n):.3f} ms"
     )
+    print(f"machine: {cpu_model()}; reference work {speed[0]} ms before, {speed[1]} ms after")
     print(
         json.dumps(
             {
@@ -198,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
                 "pg_ms_per_request": per_request_pg,
                 "wall_ms_per_request": round(wall_s * 1000 / (4 * n), 3),
                 "python": sys.version.split()[0],
+                "cpu_model": cpu_model(),
+                "machine_speed_ms": speed,
                 "nproc": os.cpu_count(),
                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             }

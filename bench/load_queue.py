@@ -647,6 +647,38 @@ def backend_cpu_s(before: dict[int, int], after: dict[int, int]) -> float:
     return sum(ticks - before.get(pid, 0) for pid, ticks in after.items()) / CLOCK_TICKS
 
 
+def _reference_work() -> int:
+    total = 0
+    for number in range(200_000):
+        row = {"id": number, "code": str(number)}
+        total += len(row["code"]) + row["id"] % 7
+    return total
+
+
+def machine_speed_ms() -> float:
+    """CPU ms of a fixed piece of pure-Python work (dicts, strings, calls), best of three.
+
+    Figures from different machines, or from one machine whose speed drifts (docs/benchmarks.md:
+    ±20 % between identical runs), can only be compared with this beside them: measured before
+    and after the load, it says how fast this machine was during the run."""
+    best = math.inf
+    for _ in range(3):
+        start = time.process_time()
+        _reference_work()
+        best = min(best, time.process_time() - start)
+    return round(best * 1000, 1)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
 def machine_cpu() -> tuple[int, int]:
     """(busy, total) clock ticks of all CPUs since boot, from /proc/stat."""
     ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
@@ -1134,6 +1166,12 @@ def print_summary(result: dict, per_op: dict[str, dict], errors: list[str]) -> N
             f" {row['total_rss_mb']:.0f} MiB, PSS {row['total_pss_mb']:.0f} MiB"
         )
     print(f"DB connections      {a['db_connections']} (this database, end of load)")
+    if "machine_speed_ms" in a:
+        before, after = a["machine_speed_ms"]
+        print(
+            f"machine             {a['cpu_model'] or 'CPU model unknown'}; reference work"
+            f" {before:.0f} ms before the load, {after:.0f} ms after (lower is faster)"
+        )
     print(f"idle tellers        {a['idle_waits']}")
     print(
         f"drain               {'complete' if a['drained'] else 'INCOMPLETE'}"
@@ -1492,6 +1530,7 @@ def main(argv: list[str] | None = None) -> int:
             },
         }
 
+    speed_before = machine_speed_ms()
     try:
         for server in everything:
             log(f"starting {server.kind} on {server.base_url}: {' '.join(server.command[1:])}")
@@ -1519,6 +1558,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     meta = {
         "postgres": server_version(args.database_url),
+        "cpu_model": cpu_model(),
+        # The same work before and after the load: how fast the machine was (lower is faster).
+        "machine_speed_ms": [speed_before, machine_speed_ms()],
         "nproc": os.cpu_count(),
         "python": sys.version.split()[0],
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
