@@ -19,11 +19,15 @@ def user_cache_key(user_id: object) -> str:
 class CachedModelBackend(ModelBackend):
     def get_user(self, user_id):
         from .selectors import PREFETCHED_ACCESS, staff_access_key
+        from .sessions import take_read_ahead
 
         cache = caches["shared"]
         key, access_key = user_cache_key(user_id), staff_access_key(user_id)
         # The user and their memberships in one round trip: every staff request needs both.
-        found = cache.get_many([key, access_key])
+        # Usually that round trip was the session's own (accounts.sessions reads them ahead).
+        found = take_read_ahead(user_id)
+        if found is None:
+            found = cache.get_many([key, access_key])
         user = found.get(key)
         if user is None:
             user = super().get_user(user_id)
