@@ -189,3 +189,16 @@ def test_not_signed_in_is_a_403_as_documented_never_a_401(branch, credentials):
     response = client.get("/api/kpi/today/")
     assert response.status_code == 403
     assert set(response.json()) == {"detail"}
+
+
+def test_the_api_is_resolved_first_and_the_schema_and_docs_still_resolve():
+    """The counters' and tablets' calls are tried against the API's patterns before the
+    pages' eleven includes (config/urls.py); the schema and docs, listed after the API's
+    include, are still found."""
+    from django.urls import get_resolver, resolve
+
+    assert str(get_resolver().url_patterns[0].pattern) == "api/"
+    assert resolve("/api/queue/counters/3/call-next/").url_name == "queue-counter-call-next"
+    assert resolve("/api/schema/").url_name == "api-schema"
+    assert resolve("/api/docs/").url_name == "api-docs"
+    assert resolve("/").url_name == "home"
