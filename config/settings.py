@@ -298,6 +298,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's negotiation, without parsing the usual Accept headers on every request.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "accounts.negotiation.QuickContentNegotiation",
     # Documents the 400/403/404/413/429 each operation really gives (accounts/schema.py).
     "DEFAULT_SCHEMA_CLASS": "accounts.schema.BranchFlowAutoSchema",
     # Bounded limit/offset, body size and JSON nesting: bad input is a 4xx, never a 500.
