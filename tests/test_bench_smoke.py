@@ -178,3 +178,19 @@ def test_the_in_process_bench_reports_app_and_database_cpu_per_request(throwaway
     assert result["cycles"] == 20, output
     assert set(result["app_ms"]) == {"issue", "call", "start", "finish"}, output
     assert result["app_ms_per_request"] > 0, output
+    before, after = result["machine_speed_ms"]  # the reference work, timed around the cycles
+    assert before > 0 and after > 0, output
+
+
+def test_the_instruction_count_is_the_difference_of_two_runs_per_request(tmp_path):
+    """bench/count_instructions.py's arithmetic and its reading of callgrind's output (the
+    runs themselves take minutes under valgrind: by hand, bench/README.md)."""
+    from bench import count_instructions
+
+    out = tmp_path / "callgrind.out"
+    out.write_text("version: 1\ncmd: python\nsummary: 6771240702\ntotals: 6771240702\n")
+    assert count_instructions.total_instructions(out) == 6_771_240_702
+    assert count_instructions.parse_args(["--cycles", "10", "30"]).cycles == [10, 30]
+    with pytest.raises(SystemExit):
+        count_instructions.parse_args(["--cycles", "30", "10"])
+    assert count_instructions._redis("redis://127.0.0.1:6379/10", 1) == "redis://127.0.0.1:6379/11"
