@@ -24,6 +24,7 @@ __all__ = [
     "is_aged",
     "is_eligible",
     "is_urgent",
+    "preference_order",
     "routing_order",
 ]
 
@@ -149,6 +150,64 @@ def choose_next(
         eligible,
         key=lambda ticket: _normal_key(ticket, counter, ranks, is_aged(ticket, now, policy)),
     )
+
+
+def preference_order(
+    waiting: Sequence[WaitingTicket],
+    counter: CounterSkills,
+    now: datetime,
+    policy: RoutingPolicy,
+    limit: int,
+) -> list[WaitingTicket]:
+    """The first `limit` tickets choose_next gives when asked again and again, each time
+    without the tickets it gave before, bypass counts unchanged: the order in which this
+    counter takes the next best ticket when other counters got the better ones first.
+
+    The caller claims the first of them still free in one statement, where calling
+    choose_next after each lost claim cost a round trip per lost claim (counters with the
+    same skills all want the same ticket). Equal to the repeated choose_next (tests check);
+    O(n log n) once, not once per lost claim.
+    """
+    eligible = [ticket for ticket in waiting if is_eligible(ticket, counter)]
+    order: list[WaitingTicket] = []
+    taken: set[int] = set()
+    urgent = sorted(
+        (ticket for ticket in eligible if is_urgent(ticket, now, policy)), key=_urgent_key
+    )
+    if urgent:
+        # choose_next while an urgent ticket waits: the oldest urgent one, unless a priority
+        # ticket arrived before it (then the oldest such). A merge of the two by arrival.
+        priority = sorted(
+            (ticket for ticket in eligible if ticket.priority < PriorityClass.REGULAR),
+            key=_urgent_key,
+        )
+        next_urgent = next_priority = 0
+        while len(order) < limit and next_urgent < len(urgent):
+            oldest_urgent = urgent[next_urgent]
+            if oldest_urgent.id in taken:
+                next_urgent += 1
+                continue
+            while next_priority < len(priority) and priority[next_priority].id in taken:
+                next_priority += 1
+            if next_priority < len(priority) and _urgent_key(priority[next_priority]) < (
+                _urgent_key(oldest_urgent)
+            ):
+                chosen = priority[next_priority]
+                next_priority += 1
+            else:
+                chosen = oldest_urgent
+                next_urgent += 1
+            order.append(chosen)
+            taken.add(chosen.id)
+    if len(order) < limit:
+        # No urgent ticket left: choose_next's own key, smallest first.
+        ranks = _skill_ranks(counter)
+        order += heapq.nsmallest(
+            limit - len(order),
+            (ticket for ticket in eligible if ticket.id not in taken),
+            key=lambda ticket: _normal_key(ticket, counter, ranks, is_aged(ticket, now, policy)),
+        )
+    return order
 
 
 def bypassed_by(

@@ -176,6 +176,12 @@ def _record(
     )
 
 
+# How many of the best candidates one claim statement tries, in order. Counters with the same
+# skills rank the same tickets first; measured with 32 counters on 2 vCPUs, a call lost 1.5
+# claims on average, seldom more than a few.
+CLAIM_PREFERENCES = 8
+
+
 @transaction.atomic
 def ticket_call_next(
     *, counter: Counter | int, teller: User, branch: Branch | None = None
@@ -238,11 +244,19 @@ def ticket_call_next_in_transaction(
         at=now,
     )
     while True:
-        chosen = routing.choose_next(candidates, skills, now, policy)
-        if chosen is None:
+        # The best few, in the order this counter would take them if other counters got the
+        # better ones first: one statement claims the first still free.
+        preferred = routing.preference_order(
+            candidates, skills, now, policy, limit=CLAIM_PREFERENCES
+        )
+        if not preferred:
             return None
         claimed = statements.claim_waiting(
-            chosen.id, counter_id=counter.pk, teller_id=teller.pk, at=now, history=history
+            [ticket.id for ticket in preferred],
+            counter_id=counter.pk,
+            teller_id=teller.pk,
+            at=now,
+            history=history,
         )
         if claimed is not None:
             break
@@ -250,7 +264,13 @@ def ticket_call_next_in_transaction(
             raise QueueError(
                 _("Finish, transfer or mark a no-show for the current customer first.")
             )
-        candidates = [c for c in candidates if c.id != chosen.id]  # another counter got it
+        lost = {ticket.id for ticket in preferred}  # other counters got them all
+        candidates = [c for c in candidates if c.id not in lost]
+    called_id = claimed[0].pk
+    chosen = next(ticket for ticket in preferred if ticket.id == called_id)
+    # The ones preferred before it were taken by other counters meanwhile: not passed over.
+    lost = {ticket.id for ticket in preferred[: preferred.index(chosen)]}
+    candidates = [c for c in candidates if c.id not in lost]
     passed_over = routing.bypassed_by(chosen, candidates, skills)
     if passed_over:
         statements.count_bypasses(sorted(passed_over))

@@ -11,7 +11,7 @@ from collections import Counter as Tally
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from queueing import routing
 from queueing.models import DailySequence, Ticket, TicketEvent
@@ -264,3 +264,43 @@ def test_a_double_press_of_the_next_key_calls_one_customer(branch, cash, loans):
 
     assert Ticket.objects.filter(status=TicketStatus.DONE).count() == 3
     assert TicketEvent.objects.filter(action=TicketAction.CALL).count() == 4
+
+
+def test_a_call_takes_the_next_best_in_one_statement_while_another_counter_holds_the_best(
+    branch, cash, loans
+):
+    """Counters with the same skills rank the same ticket first. While another counter's
+    transaction holds it, a call takes the second best with the same claim statement (no
+    round trip per lost claim), and the held one does not count as passed over."""
+    teller, counter = _teller_at_counter(branch, [cash, loans], 11)
+    best = ticket_issue(branch=branch, service=cash)
+    second = ticket_issue(branch=branch, service=cash)
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_best(i: int, barrier: threading.Barrier) -> None:
+        with transaction.atomic():
+            Ticket.objects.select_for_update().get(pk=best.pk)  # another call's claim, in flight
+            held.set()
+            release.wait(timeout=30)
+
+    holder = threading.Thread(target=run_in_threads, args=(1, hold_the_best))
+    holder.start()
+    try:
+        assert held.wait(timeout=30)
+        claims: list[str] = []
+
+        def record_claims(execute, sql, params, many, context):
+            if "SET status = %s, called_at" in sql:
+                claims.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record_claims):
+            called = ticket_call_next(counter=counter, teller=teller)
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+    assert called.pk == second.pk
+    assert len(claims) == 1  # one claim statement, not one per ticket tried
+    best.refresh_from_db()
+    assert (best.status, best.bypass_count) == (TicketStatus.WAITING, 0)

@@ -72,7 +72,11 @@ def test_call_next_reads_routings_columns_and_the_claim_returns_the_ticket_whole
         at=second.issued_at,
     )
     claimed, version = statements.claim_waiting(
-        second.pk, counter_id=counter.pk, teller_id=teller.pk, at=second.issued_at, history=history
+        [second.pk],
+        counter_id=counter.pk,
+        teller_id=teller.pk,
+        at=second.issued_at,
+        history=history,
     )
     assert claimed == second and version == TicketEvent.objects.latest("id").pk
     assert (claimed.status, claimed.counter_id, claimed.teller_id) == (

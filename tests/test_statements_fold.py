@@ -174,7 +174,7 @@ def test_a_change_that_does_not_match_writes_no_history_row(branch, cash, counte
     # Already called: the claim takes nothing.
     assert (
         statements.claim_waiting(
-            ticket.pk,
+            [ticket.pk],
             counter_id=counter.pk,
             teller_id=teller.pk,
             at=ticket.issued_at,
@@ -226,3 +226,37 @@ def test_issue_and_start_outside_a_transaction_are_one_statement_each(
         queue.ticket_start(ticket_id=first.pk, by=teller)
     assert len(started) == 1, [q["sql"][:60] for q in started]
     assert Ticket.objects.get(pk=first.pk).status == TicketStatus.SERVING
+
+
+def test_a_claim_takes_the_first_ticket_still_waiting_in_the_order_given(
+    branch, cash, counter, teller
+):
+    taken = queue.ticket_issue(branch=branch, service=cash)
+    older = queue.ticket_issue(branch=branch, service=cash)
+    newer = queue.ticket_issue(branch=branch, service=cash)
+    Ticket.objects.filter(pk=taken.pk).update(status=TicketStatus.CANCELLED)  # gone meanwhile
+    queue.counter_open(counter=counter, teller=teller)
+    history = queue._history(
+        TicketAction.CALL,
+        from_status=TicketStatus.WAITING,
+        to_status=TicketStatus.CALLED,
+        by=teller,
+        at=newer.issued_at,
+    )
+
+    claimed, _version = statements.claim_waiting(
+        [taken.pk, newer.pk, older.pk],  # routing's order, not the ids'
+        counter_id=counter.pk,
+        teller_id=teller.pk,
+        at=newer.issued_at,
+        history=history,
+    )
+
+    assert claimed.pk == newer.pk
+    assert Ticket.objects.get(pk=older.pk).status == TicketStatus.WAITING
+    assert (
+        statements.claim_waiting(
+            [], counter_id=counter.pk, teller_id=teller.pk, at=newer.issued_at, history=history
+        )
+        is None
+    )

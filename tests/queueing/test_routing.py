@@ -27,6 +27,7 @@ from queueing.routing import (
     is_aged,
     is_eligible,
     is_urgent,
+    preference_order,
     routing_order,
 )
 
@@ -382,6 +383,38 @@ def test_routing_order_equals_repeated_choose_next(
     order = routing_order(waiting, counter, now, policy)
     assert [t.id for t in order] == expected
     assert {t.id for t in order} == {t.id for t in waiting if is_eligible(t, counter)}
+
+
+def _choose_next_again_and_again(waiting, counter, now, policy, limit) -> list[int]:
+    """What a counter gets when every claim is lost to another counter: choose_next over
+    what is left, bypass counts unchanged (the other counters' calls are theirs)."""
+    left, order = list(waiting), []
+    while len(order) < limit:
+        chosen = choose_next(left, counter, now, policy)
+        if chosen is None:
+            break
+        order.append(chosen.id)
+        left = [ticket for ticket in left if ticket.id != chosen.id]
+    return order
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    snapshot=snapshots(),
+    policy=policies(),
+    now_minute=st.integers(0, 60),
+    limit=st.integers(1, 45),
+)
+def test_preference_order_equals_choose_next_over_what_other_counters_left(
+    snapshot: tuple[list[WaitingTicket], CounterSkills],
+    policy: RoutingPolicy,
+    now_minute: int,
+    limit: int,
+) -> None:
+    waiting, counter = snapshot
+    now = at(now_minute)
+    expected = _choose_next_again_and_again(waiting, counter, now, policy, limit)
+    assert [t.id for t in preference_order(waiting, counter, now, policy, limit)] == expected
 
 
 # --- properties over a simulated branch -----------------------------------------------------
