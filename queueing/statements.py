@@ -315,7 +315,11 @@ def claim_waiting(
     in_order = " ".join(f"WHEN %s THEN {rank}" for rank in range(len(ticket_ids)))
     sql = (
         f"UPDATE {TICKETS} SET status = %s, called_at = %s, counter_id = %s, teller_id = %s"  # noqa: S608
-        f" WHERE id IN (SELECT id FROM {TICKETS} WHERE id IN ({_placeholders(ticket_ids)})"
+        # `id = (…)`, not `id IN (…)`: a scalar sub-select is run once for the statement. As an
+        # IN it may be run again for a row PostgreSQL re-checks under concurrency, and skipping
+        # what is now locked (the ticket it just took) it picked another: one call claimed two
+        # tickets (seen under load, bench/load_queue.py).
+        f" WHERE id = (SELECT id FROM {TICKETS} WHERE id IN ({_placeholders(ticket_ids)})"
         f" AND status = %s ORDER BY CASE id {in_order} END LIMIT 1"
         f"{for_update(skip_locked=True)})"
         " AND status = %s"

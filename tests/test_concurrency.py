@@ -111,6 +111,9 @@ def test_it_calls_every_ticket_exactly_once_with_sixteen_tellers_racing(branch, 
             if ticket is None:
                 return served
             served.append(ticket.pk)
+            # One call, one customer at the counter (a claim that took two was seen under load).
+            at_counter = Ticket.objects.filter(counter=counter, status__in=ACTIVE_AT_COUNTER)
+            assert list(at_counter.values_list("pk", flat=True)) == [ticket.pk]
             ticket_start(ticket_id=ticket.pk, by=teller)
             ticket_finish(ticket_id=ticket.pk, by=teller)
 
@@ -304,3 +307,49 @@ def test_a_call_takes_the_next_best_in_one_statement_while_another_counter_holds
     assert len(claims) == 1  # one claim statement, not one per ticket tried
     best.refresh_from_db()
     assert (best.status, best.bypass_count) == (TicketStatus.WAITING, 0)
+
+
+def test_racing_tellers_each_get_one_customer_per_call_while_tablets_issue(branch, cash, loans):
+    """As in a busy branch (and bench/load_queue.py's closed loop): tablets issue while the
+    tellers call, every counter ranks the same tickets first. Each call puts exactly one
+    customer at the counter, and every ticket is served once."""
+    tellers, tablets, per_tablet = 8, 2, 120
+    desks = [_teller_at_counter(branch, [cash, loans], n) for n in range(1, tellers + 1)]
+    issuing_done = threading.Event()
+    issued_count = [0]
+
+    def work(i: int, barrier: threading.Barrier) -> list[int]:
+        barrier.wait()
+        if i >= tellers:  # a tablet
+            ids = []
+            for n in range(per_tablet):
+                ticket = ticket_issue(
+                    branch=branch,
+                    service=cash if n % 3 else loans,
+                    priority=PRIORITIES[n % len(PRIORITIES)],
+                )
+                ids.append(ticket.pk)
+            issued_count[0] += 1
+            if issued_count[0] == tablets:
+                issuing_done.set()
+            return ids
+        teller, counter = desks[i]
+        served: list[int] = []
+        while True:
+            ticket = ticket_call_next(counter=counter, teller=teller)
+            if ticket is None:
+                if issuing_done.is_set():
+                    return served
+                continue
+            at_counter = Ticket.objects.filter(counter=counter, status__in=ACTIVE_AT_COUNTER)
+            assert list(at_counter.values_list("pk", flat=True)) == [ticket.pk]
+            served.append(ticket.pk)
+            ticket_start(ticket_id=ticket.pk, by=teller)
+            ticket_finish(ticket_id=ticket.pk, by=teller)
+
+    results = run_in_threads(tellers + tablets, work)
+
+    issued = {pk for ids in results[tellers:] for pk in ids}
+    called = [pk for served in results[:tellers] for pk in served]
+    assert sorted(called) == sorted(issued)
+    assert Ticket.objects.filter(status=TicketStatus.DONE).count() == tablets * per_tablet
