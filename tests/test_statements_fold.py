@@ -260,38 +260,3 @@ def test_a_claim_takes_the_first_ticket_still_waiting_in_the_order_given(
         )
         is None
     )
-
-
-def test_a_claim_calls_one_ticket_whatever_plan_the_database_picks(branch, cash, counter, teller):
-    """The claim's sub-select picks one of several ids and skips locked rows: evaluated once per
-    row of the outer scan it could pick another each time and call several tickets to one
-    counter (seen under load: the counter then refused every call). A scan of the whole table,
-    as the planner chooses on a busy day's statistics, must still change one row."""
-    tickets = [queue.ticket_issue(branch=branch, service=cash) for _ in range(6)]
-    queue.counter_open(counter=counter, teller=teller)
-    history = queue._history(
-        TicketAction.CALL,
-        from_status=TicketStatus.WAITING,
-        to_status=TicketStatus.CALLED,
-        by=teller,
-        at=tickets[0].issued_at,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_indexscan = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute("SET LOCAL enable_hashjoin = off")
-
-    claimed, _version = statements.claim_waiting(
-        [ticket.pk for ticket in tickets],
-        counter_id=counter.pk,
-        teller_id=teller.pk,
-        at=tickets[0].issued_at,
-        history=history,
-    )
-
-    assert claimed.pk == tickets[0].pk
-    assert list(
-        Ticket.objects.filter(counter=counter, status=TicketStatus.CALLED).values_list(
-            "pk", flat=True
-        )
-    ) == [tickets[0].pk]
