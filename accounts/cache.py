@@ -86,13 +86,12 @@ class _ReusedClientRedisCacheClient(RedisCacheClient):
         }
 
     def set(self, key, value, timeout):
-        if timeout == 0:
-            self._direct(write=True).execute(("DEL", key))
-        elif timeout is None:
-            self._direct(write=True).execute(("SET", key, self._serializer.dumps(value)))
+        if timeout == 0:  # Django's backend: a timeout of 0 deletes
+            command = ("DEL", key)
         else:
-            command = ("SET", key, self._serializer.dumps(value), "EX", timeout)
-            self._direct(write=True).execute(command)
+            expiry = () if timeout is None else ("EX", timeout)
+            command = ("SET", key, self._serializer.dumps(value), *expiry)
+        self._direct(write=True).execute(command)
 
     def delete(self, key):
         (deleted,) = self._direct(write=True).execute(("DEL", key))

@@ -4,8 +4,8 @@ redis-py's own path for one command (client, pool checkout with a "has the conne
 data?" poll, retry wrapper, response callbacks, pool release) costs a hot request about as
 much CPU as the round trip itself: measured on 2 vCPUs, a GET through `redis.Redis` 165–177 µs
 of CPU (user + system), the same GET written here 106–116; an MGET 160–222 against 55–82
-(docs/decisions.md). A staff request makes three to four such round trips (session, user and
-memberships, the queue version's SET and PUBLISH).
+(docs/decisions.md). A teller's request makes two or three such round trips (the session with
+its user and memberships, the queue version's SET and PUBLISH).
 
 What redis-py's pool did and this keeps:
 * every thread its own connection (a connection is never shared by two requests at once);

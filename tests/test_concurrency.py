@@ -316,7 +316,8 @@ def test_racing_tellers_each_get_one_customer_per_call_while_tablets_issue(branc
     tellers, tablets, per_tablet = 8, 2, 120
     desks = [_teller_at_counter(branch, [cash, loans], n) for n in range(1, tellers + 1)]
     issuing_done = threading.Event()
-    issued_count = [0]
+    tablets_left = [tablets]
+    tablets_left_lock = threading.Lock()
 
     def work(i: int, barrier: threading.Barrier) -> list[int]:
         barrier.wait()
@@ -329,9 +330,10 @@ def test_racing_tellers_each_get_one_customer_per_call_while_tablets_issue(branc
                     priority=PRIORITIES[n % len(PRIORITIES)],
                 )
                 ids.append(ticket.pk)
-            issued_count[0] += 1
-            if issued_count[0] == tablets:
-                issuing_done.set()
+            with tablets_left_lock:
+                tablets_left[0] -= 1
+                if tablets_left[0] == 0:
+                    issuing_done.set()
             return ids
         teller, counter = desks[i]
         served: list[int] = []

@@ -9,7 +9,9 @@ from accounts import sql
 from queueing import services as queue
 from queueing import statements
 from queueing.models import Counter, TicketEvent
-from queueing.states import TicketAction, TicketStatus
+from queueing.states import TicketStatus
+
+from .test_statements_fold import call_history
 
 
 @pytest.mark.django_db
@@ -64,13 +66,7 @@ def test_call_next_reads_routings_columns_and_the_claim_returns_the_ticket_whole
         assert waiting() == expected
 
     queue.counter_open(counter=counter, teller=teller)
-    history = queue._history(
-        TicketAction.CALL,
-        from_status=TicketStatus.WAITING,
-        to_status=TicketStatus.CALLED,
-        by=teller,
-        at=second.issued_at,
-    )
+    history = call_history(teller, at=second.issued_at)
     claimed, version = statements.claim_waiting(
         [second.pk],
         counter_id=counter.pk,

@@ -160,17 +160,22 @@ def test_a_no_show_writes_its_history_row_with_the_change(branch, cash, counter,
     assert sum(f"INSERT INTO {statements.EVENTS}" in s for s in sql) == 1
 
 
-def test_a_change_that_does_not_match_writes_no_history_row(branch, cash, counter, teller):
-    ticket = queue.ticket_issue(branch=branch, service=cash)
-    queue.ticket_call_next(counter=counter, teller=teller)
-    events = TicketEvent.objects.count()
-    history = queue._history(
+def call_history(teller, *, at) -> statements.History:
+    """A call's history row, as ticket_call_next builds it, for calling claim_waiting itself."""
+    return queue._history(
         TicketAction.CALL,
         from_status=TicketStatus.WAITING,
         to_status=TicketStatus.CALLED,
         by=teller,
-        at=ticket.issued_at,
+        at=at,
     )
+
+
+def test_a_change_that_does_not_match_writes_no_history_row(branch, cash, counter, teller):
+    ticket = queue.ticket_issue(branch=branch, service=cash)
+    queue.ticket_call_next(counter=counter, teller=teller)
+    events = TicketEvent.objects.count()
+    history = call_history(teller, at=ticket.issued_at)
     # Already called: the claim takes nothing.
     assert (
         statements.claim_waiting(
@@ -236,13 +241,7 @@ def test_a_claim_takes_the_first_ticket_still_waiting_in_the_order_given(
     newer = queue.ticket_issue(branch=branch, service=cash)
     Ticket.objects.filter(pk=taken.pk).update(status=TicketStatus.CANCELLED)  # gone meanwhile
     queue.counter_open(counter=counter, teller=teller)
-    history = queue._history(
-        TicketAction.CALL,
-        from_status=TicketStatus.WAITING,
-        to_status=TicketStatus.CALLED,
-        by=teller,
-        at=newer.issued_at,
-    )
+    history = call_history(teller, at=newer.issued_at)
 
     claimed, _version = statements.claim_waiting(
         [taken.pk, newer.pk, older.pk],  # routing's order, not the ids'
