@@ -21,7 +21,7 @@ from accounts.api import BoundedLimitOffsetPagination, BranchApi, FlatInputSeria
 from accounts.models import Role
 from accounts.timeutil import branch_today
 
-from . import broadcast, live, selectors, services
+from . import live, selectors, services
 from .models import Counter, Ticket
 from .serializers import (
     ISSUABLE_PRIORITIES,
@@ -133,11 +133,10 @@ class CounterCallNextApi(BranchApi):
         },
     )
     def post(self, request, pk: int):
-        # Read before looking: a ticket issued meanwhile bumps the version, so the long poll
-        # the 204 points at returns at once instead of missing it.
-        version = broadcast.current_version(request.branch.pk) if settings.LIVE_SSE else 0
         # The service locks the counter of this branch (another branch's is "not found": 404).
-        ticket = services.ticket_call_next(counter=pk, teller=request.user, branch=request.branch)
+        # Nobody waiting: the long poll the 204 points at starts from the queue version read
+        # with the waiting tickets, so a ticket issued after that look wakes it at once.
+        ticket, version = services.call_next(counter=pk, teller=request.user, branch=request.branch)
         if ticket is None:
             return _nobody_waiting(request.branch.pk, version, counter_id=pk)
         return _ticket_response(ticket)

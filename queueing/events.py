@@ -52,14 +52,20 @@ def publish_ticket_event(
     version: int,
     service_code: str = "",
     target_counter_id: int | None = None,
+    written_event: tuple[int, outbox.Rider] | None = None,
     **extra,
 ) -> None:
     """Inside the transition's transaction: the durable event, then (after commit) the live
     screens' nudge with the branch's new queue version (the TicketEvent id). The ticket's
     service and named counter go to the nudge only: they let the live service wake an idle
-    counter that can serve it (queueing.hub)."""
-    payload = {"ticket_id": ticket_id, "branch_id": branch_id, "action": str(action), **extra}
-    outbox.publish(TOPIC_FOR_ACTION[action], payload, branch_id=branch_id)
+    counter that can serve it (queueing.hub). `written_event`: the event the change's own
+    statement already wrote (its id and the Rider, with this payload): only its delivery is
+    nudged."""
+    if written_event is not None:
+        outbox.published(*written_event)
+    else:
+        payload = {"ticket_id": ticket_id, "branch_id": branch_id, "action": str(action), **extra}
+        outbox.publish(TOPIC_FOR_ACTION[action], payload, branch_id=branch_id)
 
     from .broadcast import queue_changed  # broadcast reads selectors, which import models
 

@@ -9,6 +9,7 @@ and leaving are recorded in CounterEvent."""
 from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -29,7 +30,6 @@ from .selectors import (
     as_waiting_row,
     branch_setup,
     counter_current_ticket,
-    counter_skills,
     routing_policy,
 )
 from .states import (
@@ -58,16 +58,19 @@ def business_date_for(branch: Branch, at: datetime):
     return timezone.localtime(at, branch.tz).date()
 
 
-def _change_transaction(action: TicketAction) -> AbstractContextManager:
+def _change_transaction(
+    action: TicketAction, *, event_rides_along: bool = False
+) -> AbstractContextManager:
     """The transaction around a change of a ticket. No transaction where the change is one
-    statement and nothing else is written with it (PostgreSQL, and no app listens to the
-    action's event): the statement commits itself, and the request saves the round trips of
-    BEGIN and COMMIT (an issue: one statement where there were four). Inside a caller's
-    transaction, a savepoint as always."""
+    statement and nothing else is written with it (PostgreSQL, and either no app listens to the
+    action's event or the change's statement writes that event too: `event_rides_along`): the
+    statement commits itself, and the request saves the round trips of BEGIN and COMMIT (an
+    issue: one statement where there were four). Inside a caller's transaction, a savepoint
+    as always."""
     if (
         not transaction.get_connection().in_atomic_block
         and statements.change_is_one_statement()
-        and not outbox.listeners_for(TOPIC_FOR_ACTION[action])
+        and (event_rides_along or not outbox.listeners_for(TOPIC_FOR_ACTION[action]))
     ):
         return nullcontext()
     return transaction.atomic()
@@ -182,6 +185,15 @@ def _record(
 CLAIM_PREFERENCES = 8
 
 
+class CallNext(NamedTuple):
+    """What a call-next did: the ticket called (None: nobody this counter serves was waiting),
+    and the branch's queue version as of the look at the waiting tickets (a long poll for
+    "a ticket joined after this" starts from it: queueing.api.idle_counter_headers)."""
+
+    ticket: Ticket | None
+    queue_version: int
+
+
 @transaction.atomic
 def ticket_call_next(
     *, counter: Counter | int, teller: User, branch: Branch | None = None
@@ -200,7 +212,13 @@ def ticket_call_next(
       called or bumped by the other), so K bounds bypasses up to such coincidences.
     `branch`: the caller's branch; a counter of another branch is "not found".
     """
-    return ticket_call_next_in_transaction(counter=counter, teller=teller, branch=branch)
+    return call_next_in_transaction(counter=counter, teller=teller, branch=branch).ticket
+
+
+@transaction.atomic
+def call_next(*, counter: Counter | int, teller: User, branch: Branch | None = None) -> CallNext:
+    """ticket_call_next, with the queue version its look saw (the API's idle answer needs it)."""
+    return call_next_in_transaction(counter=counter, teller=teller, branch=branch)
 
 
 def ticket_call_next_in_transaction(
@@ -209,29 +227,53 @@ def ticket_call_next_in_transaction(
     """ticket_call_next as one step of the caller's own transaction (reception finishes the
     counter's customer and calls the next one together). No savepoint of its own, as
     ticket_finish_in_transaction: a refusal raised here aborts the caller's whole transaction."""
+    return call_next_in_transaction(counter=counter, teller=teller, branch=branch).ticket
+
+
+def _branch_of_counter(counter_id: int) -> int | None:
+    return Counter.objects.filter(pk=counter_id).values_list("branch_id", flat=True).first()
+
+
+def call_next_in_transaction(
+    *, counter: Counter | int, teller: User, branch: Branch | None = None
+) -> CallNext:
+    """ticket_call_next_in_transaction, with the queue version its look saw."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ticket_call_next_in_transaction needs the caller's transaction")
     counter_id = counter if isinstance(counter, int) else counter.pk
-    counter = statements.lock_counter(counter_id, branch_id=branch.pk if branch else None)
-    if counter is None:
-        raise QueueError(_("No such counter."), code="not_found")
     if branch is not None:
-        counter.branch = branch  # the caller's copy: the counter's own row is what is locked
+        branch_id = branch.pk
+    elif isinstance(counter, Counter):
+        branch_id, branch = counter.branch_id, counter.branch
+    else:  # an internal caller with an id alone: one query to find the branch
+        branch_id = _branch_of_counter(counter_id)
+    if branch_id is None:
+        raise QueueError(_("No such counter."), code="not_found")
+    # The set-up (skills) is the branch's, not the counter row's: read before the lock, so the
+    # lock, the queue version and the waiting tickets are one statement.
+    setup = branch_setup(branch_id=branch_id, counters=[counter_id])
+    skills = routing.CounterSkills(
+        counter_id=counter_id, service_codes=list(setup.skills.get(counter_id, ()))
+    )
+    look = statements.lock_counter_and_look(
+        counter_id,
+        branch_id=branch_id,
+        service_ids=[setup.service_ids[code] for code in skills.service_codes],
+        attnames=WAITING_ROW,
+    )
+    if look is None:
+        raise QueueError(_("No such counter."), code="not_found")
+    counter = look.counter
+    # The caller's copy of the branch (the counter's own row is what is locked).
+    counter.branch = branch if branch is not None else Branch.objects.get(pk=branch_id)
     _require_seated(counter, teller)
     if not counter.accepts_calls:
         raise QueueError(_("Open the counter (and end the pause) before calling."))
     if counter.current_ticket_id is not None:
         raise QueueError(_("Finish, transfer or mark a no-show for the current customer first."))
     now = timezone.now()
-    setup = branch_setup(branch_id=counter.branch_id)
     policy = routing_policy(branch=counter.branch, setup=setup)
-    skills = counter_skills(counter=counter, setup=setup)
-    rows = statements.waiting_for_counter(
-        branch_id=counter.branch_id,
-        counter_id=counter.pk,
-        service_ids=[setup.service_ids[code] for code in skills.service_codes],
-        attnames=WAITING_ROW,
-    )
+    rows = look.waiting
     service_ids = {row[1] for row in rows}
     if not setup.covers(services=service_ids):  # a service added without a signal
         setup = branch_setup(branch_id=counter.branch_id, services=service_ids)
@@ -250,7 +292,10 @@ def ticket_call_next_in_transaction(
             candidates, skills, now, policy, limit=CLAIM_PREFERENCES
         )
         if not preferred:
-            return None
+            version = look.queue_version
+            if version is None:  # not read with the look (SQLite: the same moment, see CounterLook)
+                version = statements.latest_event_id(branch_id)
+            return CallNext(None, version)
         claimed = statements.claim_waiting(
             [ticket.id for ticket in preferred],
             counter_id=counter.pk,
@@ -288,7 +333,7 @@ def ticket_call_next_in_transaction(
         at=now,
         version=version,
     )
-    return ticket
+    return CallNext(ticket, version)
 
 
 def _check(ticket: Ticket, action: TicketAction) -> TicketStatus:
@@ -385,11 +430,13 @@ def _record_event(
     counter_id: int | None = None,
     note: str = "",
     version: int | None = None,
+    written_event: tuple[int, outbox.Rider] | None = None,
     **event_extra,
 ) -> int:
     """The transition's history row, then its event (outbox + live screens' nudge).
     Returns the history row's id: the branch's new queue version. `version`: the id of the
     history row the change's own statement already wrote (queueing.statements): only publish.
+    `written_event`: the outbox event that statement wrote too, and the Rider it carried.
     """
     if version is None:
         history = _history(
@@ -414,6 +461,7 @@ def _record_event(
         version=version,
         service_code=ticket.service.code if joins_queue else "",
         target_counter_id=ticket.target_counter_id if joins_queue else None,
+        written_event=written_event,
         **event_extra,
     )
     return version
@@ -440,10 +488,12 @@ def _transition_at_counter(
     Linearizable without locking the counter: the seat is read from the statement's snapshot,
     so a concurrent take-over or sign-out orders after this action, as if pressed a moment
     later; neither of them needs this ticket's state to be unchanged (docs/architecture.md).
+    On PostgreSQL the action's outbox event (finish, no-show) is written by the same statement.
     """
     (from_status,) = [status for (status, a) in TRANSITIONS if a == action]
     to_status = TRANSITIONS[(from_status, action)]
     now = timezone.now()
+    event = _event_rider(action, at=now)
     moved = statements.move_at_counter(
         ticket_id,
         from_status=from_status,
@@ -455,10 +505,11 @@ def _transition_at_counter(
         history=_history(
             action, from_status=from_status, to_status=to_status, by=by, at=now, note=note
         ),
+        event=event,
     )
     if moved is None:
         return None
-    ticket, version = moved
+    ticket, version, event_id = moved
     setup = branch_setup(
         branch_id=ticket.branch_id, services=[ticket.service_id], counters=[ticket.counter_id]
     )
@@ -467,9 +518,31 @@ def _transition_at_counter(
     if branch is not None:
         ticket.branch = branch
     _record_event(
-        ticket, action, from_status=from_status, by=by, at=now, note=note, version=version
+        ticket,
+        action,
+        from_status=from_status,
+        by=by,
+        at=now,
+        note=note,
+        version=version,
+        written_event=(event_id, event) if event is not None else None,
     )
     return ticket
+
+
+def _event_rider(action: TicketAction, *, at: datetime) -> outbox.Rider | None:
+    """The action's outbox event for the change's own statement (publish_ticket_event's
+    payload, read from the changed row), where one statement can carry it (PostgreSQL) and
+    some app listens; None otherwise (then publish_ticket_event writes it, if anyone listens)."""
+    if not statements.change_is_one_statement():
+        return None
+    return outbox.publish_sql(
+        TOPIC_FOR_ACTION[action],
+        source="changed",
+        payload_columns={"ticket_id": "id", "branch_id": "branch_id"},
+        payload={"action": str(action)},
+        created_at=at,
+    )
 
 
 def _lock_ticket(ticket_id: int, *, branch: Branch | None = None) -> Ticket:
@@ -543,7 +616,7 @@ def ticket_start(*, ticket_id: int, by: User, branch: Branch | None = None) -> T
     """The customer sits down: one conditional UPDATE with its history row, its own transaction
     on PostgreSQL (_change_transaction); when it does not match, the locking path, in a
     transaction, says why (or starts it, if the state changed in between)."""
-    with _change_transaction(TicketAction.START):
+    with _change_transaction(TicketAction.START, event_rides_along=True):
         ticket = _transition_at_counter(ticket_id, TicketAction.START, by=by, branch=branch)
     if ticket is not None:
         return ticket
@@ -576,13 +649,16 @@ def ticket_finish_in_transaction(
     return _apply(ticket, TicketAction.FINISH, by=by, note=note)
 
 
-@transaction.atomic
 def ticket_no_show(*, ticket_id: int, by: User, branch: Branch | None = None) -> Ticket:
-    ticket = _transition_at_counter(ticket_id, TicketAction.NO_SHOW, by=by, branch=branch)
+    """The called customer did not come: as ticket_start, one statement (with its outbox event)
+    on PostgreSQL, else the locking path in a transaction."""
+    with _change_transaction(TicketAction.NO_SHOW, event_rides_along=True):
+        ticket = _transition_at_counter(ticket_id, TicketAction.NO_SHOW, by=by, branch=branch)
     if ticket is not None:
         return ticket
-    ticket = _lock_ticket_at_counter(ticket_id, by=by, branch=branch)
-    return _apply(ticket, TicketAction.NO_SHOW, by=by)
+    with transaction.atomic():
+        ticket = _lock_ticket_at_counter(ticket_id, by=by, branch=branch)
+        return _apply(ticket, TicketAction.NO_SHOW, by=by)
 
 
 @transaction.atomic
@@ -969,7 +1045,10 @@ __all__ = [
     "REINSTATE_ROLES",
     "REINSTATE_WINDOW",
     "TAKE_OVER_ROLES",
+    "CallNext",
     "QueueError",
+    "call_next",
+    "call_next_in_transaction",
     "counter_close",
     "counter_lock_of_ticket",
     "counter_open",

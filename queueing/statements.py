@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import connection
 
@@ -31,6 +32,9 @@ from accounts.sql import for_update, model_rows, value_rows
 
 from .models import Counter, DailySequence, Ticket, TicketEvent
 from .states import ACTIVE_AT_COUNTER, TicketStatus
+
+if TYPE_CHECKING:
+    from accounts.outbox import Rider
 
 TICKETS = Ticket._meta.db_table
 COUNTERS = Counter._meta.db_table
@@ -244,6 +248,86 @@ def lock_counter(counter_id: int, *, branch_id: int | None) -> Counter | None:
     return rows[0] if rows else None
 
 
+@dataclass(frozen=True)
+class CounterLook:
+    """What call-next reads before it claims: the locked counter (with `current_ticket_id`),
+    the waiting tickets this counter may call (waiting_for_counter's rows) and the branch's
+    queue version, all as of one moment. The version is None where it was not read with them
+    (SQLite): there the caller's transaction holds the database's write lock from its start
+    (BEGIN IMMEDIATE), so latest_event_id read later in it is the same moment."""
+
+    counter: Counter
+    waiting: list[tuple]
+    queue_version: int | None
+
+
+def lock_counter_and_look(
+    counter_id: int,
+    *,
+    branch_id: int,
+    service_ids: Iterable[int],
+    attnames: Sequence[str],
+) -> CounterLook | None:
+    """lock_counter, waiting_for_counter and the branch's queue version (latest_event_id) in
+    one statement on PostgreSQL (a round trip and the cached version's Redis read fewer for
+    every call); elsewhere the first two, and no version. None when the counter is not this
+    branch's.
+
+    The version and the waiting tickets come from the same snapshot, so a ticket that joins
+    after this look has a higher version: an idle counter's long poll for "after this version"
+    cannot miss it. The snapshot is the statement's, taken before any wait for the counter's
+    lock (a double-click's second call): the claim re-checks what matters under the lock."""
+    service_ids = list(service_ids)
+    if not _history_rides_along():
+        counter = lock_counter(counter_id, branch_id=branch_id)
+        if counter is None:
+            return None
+        waiting = waiting_for_counter(
+            branch_id=branch_id, counter_id=counter_id, service_ids=service_ids, attnames=attnames
+        )
+        return CounterLook(counter, waiting, None)
+    columns = {field.attname: field.column for field in Ticket._meta.concrete_fields}
+    waiting_columns = ", ".join(f"w.{columns[name]}" for name in attnames)
+    # Both sub-selects are uncorrelated (parameters, not c's columns): run once, not per row.
+    sql = (
+        f"SELECT {COUNTER_COLUMNS}, (SELECT a.id FROM {TICKETS} a"  # noqa: S608
+        f" WHERE a.counter_id = %s AND a.status IN ({ACTIVE_SQL})"
+        " ORDER BY a.called_at DESC LIMIT 1),"
+        f" (SELECT max(e.id) FROM {EVENTS} e WHERE e.branch_id = %s), {waiting_columns}"
+        f" FROM {COUNTERS} c LEFT JOIN {TICKETS} w ON w.branch_id = %s AND w.status = %s"
+        " AND (w.target_counter_id = %s"
+    )
+    params: list = [counter_id, branch_id, branch_id, TicketStatus.WAITING.value, counter_id]
+    if service_ids:
+        sql += (
+            f" OR (w.target_counter_id IS NULL AND w.service_id IN ({_placeholders(service_ids)}))"
+        )
+        params += service_ids
+    sql += ") WHERE c.id = %s AND c.branch_id = %s FOR UPDATE OF c"
+    params += [counter_id, branch_id]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    fields = len(Counter._meta.concrete_fields)
+    first = rows[0]
+    counter = Counter(*first[:fields])
+    counter._state.adding, counter._state.db = False, connection.alias
+    counter.current_ticket_id = first[fields]
+    # A counter with nobody waiting: one row, the ticket's columns NULL (LEFT JOIN).
+    ticket_id = fields + 2 + list(attnames).index("id")
+    waiting = [row[fields + 2 :] for row in rows if row[ticket_id] is not None]
+    return CounterLook(counter, waiting, first[fields + 1] or 0)
+
+
+def latest_event_id(branch_id: int) -> int:
+    """The branch's latest history row's id (its queue version; 0 before any)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT max(id) FROM {EVENTS} WHERE branch_id = %s", [branch_id])  # noqa: S608
+        return cursor.fetchone()[0] or 0
+
+
 def waiting_for_counter(
     *, branch_id: int, counter_id: int, service_ids: Iterable[int], attnames: Sequence[str]
 ) -> list[tuple]:
@@ -265,18 +349,39 @@ def waiting_for_counter(
     return value_rows(Ticket, sql + ")", params, attnames)
 
 
-def _changed_with_history(sql: str, params: list, history: History) -> tuple[Ticket, int] | None:
+class Changed(NamedTuple):
+    """A ticket as a change left it, the id of its history row (the branch's new queue
+    version), and the id of the outbox event the change's statement wrote with it (None: it
+    carried none)."""
+
+    ticket: Ticket
+    version: int
+    event_id: int | None = None
+
+
+def _changed_with_history(
+    sql: str, params: list, history: History, event: Rider | None = None
+) -> Changed | None:
     """Run `sql`, an UPDATE of at most one ticket RETURNING TICKET_COLUMNS, with its history
-    row: in the same statement where the database allows it. The changed ticket and the
-    row's id, or None when nothing matched (and nothing was written)."""
+    row, and `event`'s outbox rows if given: in the same statement where the database allows
+    it (a Rider is only given there). None when nothing matched (and nothing was written)."""
     if _history_rides_along():
         history_sql, history_params = _history_of("changed", history)
+        ctes, selected, extra = "", "", []
+        if event is not None:
+            ctes, extra = f", {event.ctes}", event.params
+            selected = ", (SELECT id FROM outbox_event) AS outbox_event_id"
         sql = (
-            f"WITH changed AS ({sql}), history AS ({history_sql} RETURNING id)"  # noqa: S608
-            " SELECT changed.*, history.id AS history_id FROM changed, history"
+            f"WITH changed AS ({sql}), history AS ({history_sql} RETURNING id){ctes}"  # noqa: S608
+            f" SELECT changed.*, history.id AS history_id{selected} FROM changed, history"
         )
-        rows = model_rows(Ticket, sql, [*params, *history_params])
-        return (rows[0], rows[0].history_id) if rows else None
+        rows = model_rows(Ticket, sql, [*params, *history_params, *extra])
+        if not rows:
+            return None
+        ticket = rows[0]
+        return Changed(ticket, ticket.history_id, getattr(ticket, "outbox_event_id", None))
+    if event is not None:
+        raise ValueError("an outbox event rides along only where the history row does")
     rows = model_rows(Ticket, sql, params)
     if not rows:
         return None
@@ -284,7 +389,7 @@ def _changed_with_history(sql: str, params: list, history: History) -> tuple[Tic
     row = history.row(
         ticket_id=ticket.pk, branch_id=ticket.branch_id, ticket_counter_id=ticket.counter_id
     )
-    return ticket, insert_event(**row)
+    return Changed(ticket, insert_event(**row))
 
 
 def claim_waiting(
@@ -330,7 +435,8 @@ def claim_waiting(
     waiting = TicketStatus.WAITING.value
     params = [TicketStatus.CALLED.value, _when(at), counter_id, teller_id]
     params += [*ticket_ids, waiting, *ticket_ids, waiting, counter_id]
-    return _changed_with_history(sql, params, history)
+    claimed = _changed_with_history(sql, params, history)
+    return None if claimed is None else (claimed.ticket, claimed.version)
 
 
 def count_bypasses(ticket_ids: Sequence[int]) -> None:
@@ -355,11 +461,12 @@ def move_at_counter(
     by_id: int,
     branch_id: int | None,
     history: History,
-) -> tuple[Ticket, int] | None:
+    event: Rider | None = None,
+) -> Changed | None:
     """One UPDATE … RETURNING: the ticket moves only from `from_status`, only at an open counter
-    where `by` is seated (and only in this branch), and its history row is written. Returns the
-    moved ticket and the row's id (the branch's new queue version); None when it does not
-    match (and nothing was written)."""
+    where `by` is seated (and only in this branch), and its history row is written, and
+    `event`'s outbox rows if given (PostgreSQL: accounts.outbox.publish_sql with source
+    "changed"). None when it does not match (and nothing was written)."""
     if stamp_field not in ("started_at", "finished_at"):
         raise ValueError(stamp_field)
     sql = (
@@ -372,4 +479,4 @@ def move_at_counter(
         sql += " AND branch_id = %s"
         params.append(branch_id)
     sql += f" RETURNING {TICKET_COLUMNS}"
-    return _changed_with_history(sql, params, history)
+    return _changed_with_history(sql, params, history, event)

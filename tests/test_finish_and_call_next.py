@@ -197,7 +197,8 @@ def test_with_nobody_waiting_the_answer_says_when_to_call_again_as_call_next_s_2
 ):
     """The idle counter's protocol of call-next's 204: Retry-After, and the long poll that
     returns when a ticket this counter serves arrives after the answer."""
-    from queueing import broadcast, live
+    from queueing import live
+    from queueing import selectors as queue_selectors
 
     client = as_user(teller)
     settings.LIVE_SSE = False
@@ -209,11 +210,16 @@ def test_with_nobody_waiting_the_answer_says_when_to_call_again_as_call_next_s_2
 
     settings.LIVE_SSE = True
     served = being_served(branch, cash, counter, teller, phone="13800138001")
-    before = broadcast.current_version(branch.pk)
+    before = queue_selectors.queue_version(branch_id=branch.pk)
     idle = client.post(url(served.ticket_id), CHECKLIST, format="json")
     assert idle.json()["called"] is None
+    # The version the call's look saw: the finish's own history row, in the same transaction.
+    finished = queue_selectors.queue_version(branch_id=branch.pk)
+    assert finished > before
     wait = reverse("queueing:wait", args=[live.live_token(branch.pk)])
-    assert idle["X-Queue-Wait"].startswith(f"{wait}?after={before}&on=arrival&counter={counter.pk}")
+    assert idle["X-Queue-Wait"].startswith(
+        f"{wait}?after={finished}&on=arrival&counter={counter.pk}"
+    )
     call_next = client.post(reverse("api:queue-counter-call-next", args=[counter.pk]))
     assert call_next.status_code == 204
     assert call_next["Retry-After"] == idle["Retry-After"]

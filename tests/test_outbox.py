@@ -14,6 +14,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts import outbox
@@ -224,6 +225,80 @@ def test_every_ticket_transition_another_app_acts_on_is_an_event_with_its_listen
         "kpi.mark_day",  # issue 9: the ticket's day is rebuilt
         "reception.record_ticket_end",
     ]
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(not ON_POSTGRES, reason="one data-modifying statement is PostgreSQL's")
+def test_the_finish_writes_its_event_in_the_ticket_s_own_statement_and_a_refusal_undoes_both(
+    branch, cash, counter, lobby_manager, teller
+):
+    """The finish's event and deliveries ride in the UPDATE that finishes the ticket
+    (accounts.outbox.publish_sql): no statement of their own, and when reception then refuses
+    the finish (a required point not ticked) the transaction takes the event back with it."""
+    queue.counter_open(counter=counter, teller=teller)
+    ticket = queue.ticket_issue(branch=branch, service=cash)
+    queue.ticket_call_next(counter=counter, teller=teller)
+    queue.ticket_start(ticket_id=ticket.pk, by=teller)
+
+    with pytest.raises(reception.ReceptionError):
+        reception.visit_complete_service(
+            ticket=ticket.pk, teller=teller, outcome=Visit.Outcome.COMPLETED, branch=branch
+        )
+    ticket.refresh_from_db()
+    assert ticket.status == "serving"
+    assert not OutboxEvent.objects.filter(topic=events.TICKET_FINISHED).exists()
+    assert not OutboxDelivery.objects.exists()
+
+    with CaptureQueriesContext(connection) as queries:
+        reception.visit_complete_service(
+            ticket=ticket.pk,
+            teller=teller,
+            outcome=Visit.Outcome.COMPLETED,
+            identity_verified=True,
+            branch=branch,
+        )
+    writing_events = [q["sql"] for q in queries if "INSERT INTO accounts_outboxevent" in q["sql"]]
+    assert len(writing_events) == 1
+    assert "UPDATE queueing_ticket" in writing_events[0]
+    event = OutboxEvent.objects.get(topic=events.TICKET_FINISHED)
+    assert event.payload == {"ticket_id": ticket.pk, "branch_id": branch.pk, "action": "finish"}
+    assert event.branch_id == branch.pk
+    assert sorted(event.deliveries.values_list("listener", flat=True)) == [
+        "kpi.mark_day",
+        "reception.record_ticket_end",
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not ON_POSTGRES, reason="one data-modifying statement is PostgreSQL's")
+def test_a_no_show_is_one_statement_with_its_event_and_its_delivery_follows(
+    branch, cash, counter, teller, settings
+):
+    """Outside any transaction a no-show needs no BEGIN or COMMIT: the ticket, its history row,
+    the event and its deliveries are one statement, which commits itself; the nudge then
+    delivers it (inline here) to both listeners."""
+    settings.OUTBOX_NUDGE = "inline"
+    queue.counter_open(counter=counter, teller=teller)
+    ticket = queue.ticket_issue(branch=branch, service=cash)
+    queue.ticket_call_next(counter=counter, teller=teller)
+    with mock.patch.object(outbox, "nudge") as nudge, CaptureQueriesContext(connection) as queries:
+        gone = queue.ticket_no_show(ticket_id=ticket.pk, by=teller)
+    assert gone.status == "no_show"
+    assert len(queries) == 1, [q["sql"][:60] for q in queries]
+    event = OutboxEvent.objects.get(topic=events.TICKET_NO_SHOW)
+    assert event.payload == {"ticket_id": ticket.pk, "branch_id": branch.pk, "action": "no_show"}
+    nudge.assert_called_once_with([event.pk], limit=2)
+    outbox.nudge([event.pk], limit=2)
+    assert set(event.deliveries.values_list("status", flat=True)) == {OutboxDelivery.Status.DONE}
+
+
+def test_a_rider_is_none_when_nobody_listens():
+    assert (
+        outbox.publish_sql(
+            TOPIC, source="changed", payload_columns={}, payload={}, created_at=timezone.now()
+        )
+        is None
+    )
 
 
 # --- delivery ------------------------------------------------------------------------------------

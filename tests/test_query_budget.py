@@ -27,27 +27,29 @@ BUDGET = {
     # One statement: the day's number (an upsert), the ticket and its history row, which
     # commits itself (no BEGIN or COMMIT: queueing.services._change_transaction)
     "issue": 1,
-    # BEGIN, lock the counter (with its current ticket), the waiting tickets it may call, the
-    # claim (one conditional UPDATE) with the history row, COMMIT
-    "call": 5,
+    # BEGIN, lock the counter (with its current ticket) and read the queue version and the
+    # waiting tickets it may call (one statement), the claim (one conditional UPDATE) with the
+    # history row, COMMIT
+    "call": 4,
     # One conditional UPDATE (status and seat checked in it) with the history row, committing
     # itself
     "start": 1,
-    # BEGIN, UPDATE with history row, outbox event + delivery (one statement), the outcome onto
-    # the visit (one UPDATE, none here), COMMIT
-    "finish": 5,
-    "call_empty": 4,  # nobody waiting: BEGIN, lock, waiting tickets, COMMIT
+    # BEGIN, the UPDATE with its history row, outbox event and deliveries (one statement), the
+    # outcome onto the visit (one UPDATE, none here), COMMIT
+    "finish": 4,
+    "call_empty": 3,  # nobody waiting: BEGIN, lock with version and waiting tickets, COMMIT
     # The "Next" key (finish and call next, one transaction): the ticket's counter locked first
-    # (the lock order of every counter action), the finish's UPDATE with its history row, outbox
-    # event and visit, then the call's counter lock, waiting tickets, claim with its history row,
-    # between one BEGIN and one COMMIT: finish + call - 1, where two requests cost 10.
-    "finish_call": 9,
-    "finish_call_empty": 8,  # nobody waiting: no claim
+    # (the lock order of every counter action), the finish's UPDATE with its history row and
+    # outbox event, the visit, then the call's counter lock with the waiting tickets, claim with
+    # its history row, between one BEGIN and one COMMIT: finish + call - 1, where two requests
+    # cost 8.
+    "finish_call": 7,
+    "finish_call_empty": 6,  # nobody waiting: no claim
     # Not the teller's hot path, but at the tablet and counter all day: the customer (insert,
     # audit entry, known at the branch), the visit, the ticket; the checklist on the visit
     # (its outcome written and the row locked by one UPDATE, reception.services.desk)
     "register": 20,
-    "complete": 8,
+    "complete": 7,
     "version": 0,  # a poll: the cached version
     "version_expired": 1,  # the same after the cached copy expired: one indexed query
 }
@@ -66,7 +68,7 @@ DELIVERY_BUDGET = {
     "complete": 21 + KPI_DELIVERY,
 }
 # A request whose caches are all cold (first request after a deploy or a set-up change).
-COLD_BUDGET = 11
+COLD_BUDGET = 10
 
 
 def add_history(branch, service, days: int = 30, per_day: int = 20) -> None:
@@ -256,7 +258,10 @@ def test_a_request_with_every_cache_cold_costs_a_few_queries_more(
     with CaptureQueriesContext(connection) as queries:
         response = desk.post(reverse("api:queue-counter-call-next", args=[counter.pk]))
     assert response.status_code == 204
-    assert len(queries) <= COLD_BUDGET, [q["sql"][:80] for q in queries]
+    # SQLite: the counter's lock and the waiting tickets are two statements, and an idle call
+    # reads the queue version in a third (PostgreSQL reads all three in one).
+    budget = COLD_BUDGET if ON_POSTGRES else COLD_BUDGET + 2
+    assert len(queries) <= budget, [q["sql"][:80] for q in queries]
     with CaptureQueriesContext(connection) as queries:
         desk.post(reverse("api:queue-counter-call-next", args=[counter.pk]))
-    assert len(queries) == BUDGET["call_empty"]  # warm again
+    assert len(queries) == BUDGET["call_empty"] + budget - COLD_BUDGET  # warm again

@@ -11,6 +11,7 @@ from queueing import statements
 from queueing.models import Counter, TicketEvent
 from queueing.states import TicketStatus
 
+from .factories import ServiceFactory
 from .test_statements_fold import call_history
 
 
@@ -87,3 +88,59 @@ def test_call_next_reads_routings_columns_and_the_claim_returns_the_ticket_whole
     )
     assert not claimed._state.adding and claimed._state.db == "default"
     assert [row[0] for row in waiting()] == [first.pk]
+
+
+@pytest.mark.django_db
+def test_call_next_s_look_is_the_lock_the_waiting_tickets_and_the_queue_version_at_once(
+    branch, cash, loans, counter, teller, other_branch
+):
+    """lock_counter_and_look gives what lock_counter, waiting_for_counter and the branch's
+    latest history row give apart; nobody waiting is no row lost (the LEFT JOIN's NULLs)."""
+    from queueing import selectors
+
+    columns = ("id", "service_id", "arrived_at", "target_counter_id")
+
+    def look():
+        return statements.lock_counter_and_look(
+            counter.pk, branch_id=branch.pk, service_ids=[cash.pk, loans.pk], attnames=columns
+        )
+
+    empty = look()
+    assert empty.counter == counter and empty.counter.current_ticket_id is None
+    assert empty.waiting == []
+    first = queue.ticket_issue(branch=branch, service=cash)
+    second = queue.ticket_issue(branch=branch, service=loans)
+    queue.ticket_issue(branch=other_branch, service=ServiceFactory(branch=other_branch))
+    both = look()
+    assert sorted(both.waiting) == sorted(
+        statements.waiting_for_counter(
+            branch_id=branch.pk,
+            counter_id=counter.pk,
+            service_ids=[cash.pk, loans.pk],
+            attnames=columns,
+        )
+    )
+    assert {row[0] for row in both.waiting} == {first.pk, second.pk}
+    version = selectors.queue_version(branch_id=branch.pk)
+    if connection.vendor == "postgresql":  # read with the rest, from the same snapshot
+        assert empty.queue_version < both.queue_version == version
+    else:  # read later in the same transaction by the caller (CounterLook)
+        assert both.queue_version is None
+    assert statements.latest_event_id(branch.pk) == version
+
+    queue.counter_open(counter=counter, teller=teller)
+    called = queue.ticket_call_next(counter=counter.pk, teller=teller)  # an id, no branch
+    seen = look()
+    assert seen.counter.current_ticket_id == called.pk
+    assert [row[0] for row in seen.waiting] == [second.pk if called == first else first.pk]
+    assert (
+        statements.lock_counter_and_look(
+            counter.pk, branch_id=other_branch.pk, service_ids=[cash.pk], attnames=columns
+        )
+        is None
+    )
+    # Another branch's counter, and one that does not exist: "not found", as the API's 404.
+    for counter_id, branch_given in ((counter.pk, other_branch), (counter.pk + 1000, None)):
+        with pytest.raises(queue.QueueError) as refused:
+            queue.ticket_call_next(counter=counter_id, teller=teller, branch=branch_given)
+        assert refused.value.code == "not_found"

@@ -2,7 +2,6 @@
 
 from collections.abc import Mapping
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -14,7 +13,6 @@ from accounts.access import get_for_branch
 from accounts.api import ANY_STAFF, BoundedLimitOffsetPagination, BranchApi, FlatInputSerializer
 from accounts.models import Role
 from queueing import api as queue_api
-from queueing import broadcast
 from queueing import selectors as queue_selectors
 from queueing.models import Ticket
 from queueing.serializers import TicketOutputSerializer
@@ -347,9 +345,6 @@ class TicketFinishAndCallNextApi(BranchApi):
     def post(self, request, pk: int):
         data = CompleteServiceInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        # Read before looking, as call-next does: a ticket issued meanwhile then wakes the
-        # long poll the answer points at.
-        version = broadcast.current_version(request.branch.pk) if settings.LIVE_SSE else 0
         # As the finish: the service looks the ticket up within the user's branch (another's:
         # 404); the answer is built from what it returns, with no query.
         result = services.visit_complete_service_and_call_next(
@@ -359,8 +354,10 @@ class TicketFinishAndCallNextApi(BranchApi):
         if result.called is None:
             # Nobody waiting: the same advice as call-next's 204 (one protocol for idle
             # counters, kept in queueing.api).
+            # The queue version read with the waiting tickets: a ticket issued after that look
+            # wakes the long poll the answer points at.
             idle = queue_api.idle_counter_headers(
-                request.branch.pk, version, counter_id=result.finished.counter_id
+                request.branch.pk, result.queue_version, counter_id=result.finished.counter_id
             )
             for name, value in idle.items():
                 response[name] = value

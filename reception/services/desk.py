@@ -21,8 +21,8 @@ from crm.personal_data import is_valid_phone, normalise_phone
 from crm.services import customer_find_or_create, interaction_record
 from queueing.models import Counter, Service, Ticket
 from queueing.services import (
+    call_next_in_transaction,
     counter_lock_of_ticket,
-    ticket_call_next_in_transaction,
     ticket_finish_in_transaction,
     ticket_issue,
     ticket_transfer,
@@ -482,6 +482,9 @@ class FinishedAndCalled(NamedTuple):
 
     finished: Ticket
     called: Ticket | None
+    # The branch's queue version as of the call's look at the waiting tickets (nobody called:
+    # an idle counter's long poll starts from it).
+    queue_version: int = 0
 
 
 @transaction.atomic
@@ -537,10 +540,10 @@ def visit_complete_service_and_call_next(
         error_note=error_note,
         follow_up_on=follow_up_on,
     )
-    called = ticket_call_next_in_transaction(
+    called, version = call_next_in_transaction(
         counter=finished.counter_id, teller=teller, branch=branch
     )
-    return FinishedAndCalled(finished=finished, called=called)
+    return FinishedAndCalled(finished=finished, called=called, queue_version=version)
 
 
 def _complete_service(
