@@ -338,6 +338,8 @@ def app_environment(args: argparse.Namespace) -> dict[str, str]:
             "REDIS_URL": args.redis_url,
             "PYTHONUNBUFFERED": "1",
             "WEB_CONCURRENCY": str(getattr(args, "workers", 2)),
+            # As docker-compose.yml runs the web service: nginx in front logs each request.
+            "WEB_ACCESS_LOG": "0",
         }
     )
     # With a live service the app sends idle tellers there (X-Queue-Wait) and screens get
