@@ -15,8 +15,8 @@ from django.utils import timezone
 from accounts.models import Branch
 from accounts.timeutil import branch_today
 
-from . import eta, routing
-from .models import Counter, CounterSkill, Service, Ticket, TicketEvent
+from . import eta, routing, statements
+from .models import Counter, CounterSkill, Service, Ticket
 from .states import ACTIVE_AT_COUNTER, TicketStatus
 
 # --- A branch's set-up: read on every call and issue, changed a few times a year ----------------
@@ -527,12 +527,6 @@ def queue_version(*, branch_id: int) -> int:
     """The id of the branch's latest ticket event: it changes whenever the queue does.
 
     The database truth behind the live screens' version (queueing.broadcast); one lookup on the
-    (branch, -id) index, whatever the history.
+    (branch, -id) index, whatever the history (statements.LATEST_EVENT_SQL says how).
     """
-    latest = (
-        TicketEvent.objects.filter(branch_id=branch_id)
-        .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
-    )
-    return latest or 0
+    return statements.latest_event_id(branch_id)
