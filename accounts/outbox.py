@@ -94,6 +94,18 @@ def publish(topic: str, payload: dict[str, Any], *, branch_id: int | None = None
     return event_id
 
 
+def _deliveries_of(event: str, listeners: int) -> str:
+    """INSERT … SELECT of a pending delivery per listener of the event that the CTE `event`
+    wrote (RETURNING id, created_at). Its parameters: the status, then the listeners' names."""
+    names = ", ".join(["(%s)"] * listeners)
+    return (
+        f"INSERT INTO {OutboxDelivery._meta.db_table}"  # noqa: S608
+        " (event_id, listener, status, attempts, next_attempt_at, last_error)"
+        f" SELECT {event}.id, names.listener, %s, 0, {event}.created_at, ''"
+        f" FROM {event} CROSS JOIN (VALUES {names}) AS names (listener)"
+    )
+
+
 def _insert_event_and_deliveries(
     topic: str,
     payload: dict[str, Any],
@@ -102,18 +114,12 @@ def _insert_event_and_deliveries(
     names: list[str],
 ) -> int:
     """One round trip: the event, then a pending delivery per listener (a data-modifying CTE)."""
-    events, deliveries = OutboxEvent._meta.db_table, OutboxDelivery._meta.db_table
-    listeners = ", ".join(["(%s)"] * len(names))
     # Names from the models; every value is a parameter.
     sql = (
         f"WITH new_event AS ("  # noqa: S608
-        f" INSERT INTO {events} (topic, payload, branch_id, created_at)"
+        f" INSERT INTO {OutboxEvent._meta.db_table} (topic, payload, branch_id, created_at)"
         f" VALUES (%s, %s::jsonb, %s, %s) RETURNING id, created_at)"
-        f" INSERT INTO {deliveries}"
-        f" (event_id, listener, status, attempts, next_attempt_at, last_error)"
-        f" SELECT new_event.id, names.listener, %s, 0, new_event.created_at, ''"
-        f" FROM new_event CROSS JOIN (VALUES {listeners}) AS names (listener)"
-        f" RETURNING event_id"
+        f" {_deliveries_of('new_event', len(names))} RETURNING event_id"
     )
     params = [
         topic,
@@ -157,18 +163,14 @@ def publish_sql(
     names = listeners_for(topic)
     if not names:
         return None
-    events, deliveries = OutboxEvent._meta.db_table, OutboxDelivery._meta.db_table
     pairs = ", ".join(f"%s::text, {source}.{column}" for column in payload_columns.values())
-    listeners = ", ".join(["(%s)"] * len(names))
     # Names from the models and the caller's code; every value is a parameter.
     ctes = (
-        f"outbox_event AS (INSERT INTO {events} (topic, payload, branch_id, created_at)"  # noqa: S608
+        f"outbox_event AS (INSERT INTO {OutboxEvent._meta.db_table}"  # noqa: S608
+        " (topic, payload, branch_id, created_at)"
         f" SELECT %s, jsonb_build_object({pairs}) || %s::jsonb, {source}.branch_id, %s"
         f" FROM {source} RETURNING id, created_at),"
-        f" outbox_deliveries AS (INSERT INTO {deliveries}"
-        f" (event_id, listener, status, attempts, next_attempt_at, last_error)"
-        f" SELECT outbox_event.id, names.listener, %s, 0, outbox_event.created_at, ''"
-        f" FROM outbox_event CROSS JOIN (VALUES {listeners}) AS names (listener))"
+        f" outbox_deliveries AS ({_deliveries_of('outbox_event', len(names))})"
     )
     params = [
         topic,
