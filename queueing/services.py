@@ -27,6 +27,7 @@ from .events import TOPIC_FOR_ACTION, publish_ticket_event
 from .models import Counter, CounterEvent, Service, Ticket
 from .selectors import (
     WAITING_ROW,
+    BranchSetup,
     as_waiting_row,
     branch_setup,
     counter_current_ticket,
@@ -230,8 +231,8 @@ def ticket_call_next_in_transaction(
     return call_next_in_transaction(counter=counter, teller=teller, branch=branch).ticket
 
 
-def _branch_of_counter(counter_id: int) -> int | None:
-    return Counter.objects.filter(pk=counter_id).values_list("branch_id", flat=True).first()
+def _served_service_ids(setup: BranchSetup, counter_id: int) -> list[int]:
+    return [setup.service_ids[code] for code in setup.skills.get(counter_id, ())]
 
 
 def call_next_in_transaction(
@@ -241,39 +242,48 @@ def call_next_in_transaction(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ticket_call_next_in_transaction needs the caller's transaction")
     counter_id = counter if isinstance(counter, int) else counter.pk
-    if branch is not None:
-        branch_id = branch.pk
-    elif isinstance(counter, Counter):
-        branch_id, branch = counter.branch_id, counter.branch
-    else:  # an internal caller with an id alone: one query to find the branch
-        branch_id = _branch_of_counter(counter_id)
-    if branch_id is None:
-        raise QueueError(_("No such counter."), code="not_found")
-    # The set-up (skills) is the branch's, not the counter row's: read before the lock, so the
-    # lock, the queue version and the waiting tickets are one statement.
-    setup = branch_setup(branch_id=branch_id, counters=[counter_id])
-    skills = routing.CounterSkills(
-        counter_id=counter_id, service_codes=list(setup.skills.get(counter_id, ()))
-    )
+    if branch is None:  # an internal caller: the counter's own branch
+        branch = (
+            counter.branch
+            if isinstance(counter, Counter)
+            else Branch.objects.filter(counters=counter_id).first()
+        )
+        if branch is None:
+            raise QueueError(_("No such counter."), code="not_found")
+    # The skills come from the branch's set-up, not the counter's row: read before the lock, so
+    # the lock, the queue version and the waiting tickets are one statement.
+    setup = branch_setup(branch_id=branch.pk)
     look = statements.lock_counter_and_look(
         counter_id,
-        branch_id=branch_id,
-        service_ids=[setup.service_ids[code] for code in skills.service_codes],
+        branch_id=branch.pk,
+        service_ids=_served_service_ids(setup, counter_id),
         attnames=WAITING_ROW,
     )
     if look is None:
         raise QueueError(_("No such counter."), code="not_found")
     counter = look.counter
-    # The caller's copy of the branch (the counter's own row is what is locked).
-    counter.branch = branch if branch is not None else Branch.objects.get(pk=branch_id)
+    counter.branch = branch  # the caller's copy: the counter's own row is what is locked
     _require_seated(counter, teller)
     if not counter.accepts_calls:
         raise QueueError(_("Open the counter (and end the pause) before calling."))
     if counter.current_ticket_id is not None:
         raise QueueError(_("Finish, transfer or mark a no-show for the current customer first."))
+    rows = look.waiting
+    if not setup.covers(counters=[counter_id]):
+        # A counter added without a signal (a bulk insert): its skills were unknown to the copy
+        # the look used. Read the set-up again and the waiting tickets with its skills.
+        setup = branch_setup(branch_id=branch.pk, counters=[counter_id])
+        rows = statements.waiting_for_counter(
+            branch_id=branch.pk,
+            counter_id=counter_id,
+            service_ids=_served_service_ids(setup, counter_id),
+            attnames=WAITING_ROW,
+        )
+    skills = routing.CounterSkills(
+        counter_id=counter_id, service_codes=list(setup.skills.get(counter_id, ()))
+    )
     now = timezone.now()
     policy = routing_policy(branch=counter.branch, setup=setup)
-    rows = look.waiting
     service_ids = {row[1] for row in rows}
     if not setup.covers(services=service_ids):  # a service added without a signal
         setup = branch_setup(branch_id=counter.branch_id, services=service_ids)
@@ -294,7 +304,7 @@ def call_next_in_transaction(
         if not preferred:
             version = look.queue_version
             if version is None:  # not read with the look (SQLite: the same moment, see CounterLook)
-                version = statements.latest_event_id(branch_id)
+                version = statements.latest_event_id(branch.pk)
             return CallNext(None, version)
         claimed = statements.claim_waiting(
             [ticket.id for ticket in preferred],

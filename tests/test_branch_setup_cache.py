@@ -77,3 +77,20 @@ def test_a_copy_read_between_the_change_and_its_commit_is_dropped_at_commit(bran
     assert (
         selectors.branch_setup(branch_id=branch.pk).service(cash.code).name_en == "Committed name"
     )
+
+
+@pytest.mark.django_db
+def test_a_counter_added_without_a_signal_calls_by_its_skills(branch, cash, teller, clock):
+    """Call-next reads the waiting tickets with the skills of the set-up it holds, before the
+    counter's lock: a counter this process's copy does not know yet (bulk-created: no receiver
+    dropped the copy) gets its skills read again, and calls, instead of finding nobody."""
+    from queueing import services as queue
+    from queueing.models import Counter, CounterSkill
+
+    ticket = queue.ticket_issue(branch=branch, service=cash)
+    selectors.branch_setup(branch_id=branch.pk)  # this process's copy, before the counter
+    (counter,) = Counter.objects.bulk_create([Counter(branch=branch, number=90, label="90")])
+    CounterSkill.objects.bulk_create([CounterSkill(counter=counter, service=cash, rank=1)])
+    assert not selectors.branch_setup(branch_id=branch.pk).covers(counters=[counter.pk])
+    queue.counter_open(counter=counter, teller=teller)
+    assert queue.ticket_call_next(counter=counter.pk, teller=teller, branch=branch) == ticket
