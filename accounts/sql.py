@@ -76,6 +76,13 @@ def _needs_conversion(model: type[Model]) -> bool:
     return needs
 
 
+def driver_values_fit(*models: type[Model]) -> bool:
+    """Whether the driver's values are the fields' values as they are, for every one of these
+    models (PostgreSQL, and no field converts what the database returns): rows of theirs may
+    then be built straight from a cursor's tuples, as models_from does."""
+    return connection.vendor == "postgresql" and not any(map(_needs_conversion, models))
+
+
 def model_rows(model: type[M], sql: str, params: Sequence[Any]) -> list[M]:
     """`model.objects.raw(sql, params)` as a list; on PostgreSQL mapped without a RawQuerySet."""
     if connection.vendor != "postgresql" or _needs_conversion(model):

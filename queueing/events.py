@@ -62,6 +62,8 @@ def publish_ticket_event(
     statement already wrote (its id and the Rider, with this payload): only its delivery is
     nudged."""
     if written_event is not None:
+        if extra:  # the Rider's payload is the three keys below, read from the changed row
+            raise ValueError(f"an event written by the change's statement has no {sorted(extra)}")
         outbox.published(*written_event)
     else:
         payload = {"ticket_id": ticket_id, "branch_id": branch_id, "action": str(action), **extra}

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import connection
 
-from accounts.sql import for_update, model_rows, value_rows
+from accounts.sql import driver_values_fit, for_update, model_rows, value_rows
 
 from .models import Counter, DailySequence, Ticket, TicketEvent
 from .states import ACTIVE_AT_COUNTER, TicketStatus
@@ -278,7 +278,7 @@ def lock_counter_and_look(
     cannot miss it. The snapshot is the statement's, taken before any wait for the counter's
     lock (a double-click's second call): the claim re-checks what matters under the lock."""
     service_ids = list(service_ids)
-    if not _history_rides_along():
+    if not (_history_rides_along() and driver_values_fit(Counter, Ticket)):
         counter = lock_counter(counter_id, branch_id=branch_id)
         if counter is None:
             return None
@@ -297,8 +297,8 @@ def lock_counter_and_look(
         f" FROM {COUNTERS} c LEFT JOIN {TICKETS} w ON w.branch_id = %s AND w.status = %s"
         " AND (w.target_counter_id = %s"
     )
-    params: list = [counter_id, branch_id, branch_id, branch_id, TicketStatus.WAITING.value]
-    params.append(counter_id)
+    params: list = [counter_id, branch_id, branch_id]  # the current ticket, the version
+    params += [branch_id, TicketStatus.WAITING.value, counter_id]  # the waiting tickets
     if service_ids:
         sql += (
             f" OR (w.target_counter_id IS NULL AND w.service_id IN ({_placeholders(service_ids)}))"
@@ -311,7 +311,7 @@ def lock_counter_and_look(
         rows = cursor.fetchall()
     if not rows:
         return None
-    fields = len(Counter._meta.concrete_fields)
+    fields = len(Counter._meta.concrete_fields)  # COUNTER_COLUMNS, in the fields' order
     first = rows[0]
     counter = Counter(*first[:fields])
     counter._state.adding, counter._state.db = False, connection.alias

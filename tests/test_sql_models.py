@@ -121,6 +121,12 @@ def test_call_next_s_look_is_the_lock_the_waiting_tickets_and_the_queue_version_
         )
     )
     assert {row[0] for row in both.waiting} == {first.pk, second.pk}
+    # A field converting what the database returns: the same look through the ORM's
+    # conversions, as on SQLite (the version then read by the caller).
+    with mock.patch.object(sql, "_needs_conversion", return_value=True):
+        converted = look()
+    assert (converted.counter, sorted(converted.waiting)) == (both.counter, sorted(both.waiting))
+    assert converted.queue_version is None
     version = selectors.queue_version(branch_id=branch.pk)
     if connection.vendor == "postgresql":  # read with the rest, from the same snapshot
         assert empty.queue_version < both.queue_version == version
