@@ -31,6 +31,7 @@ from .selectors import (
     as_waiting_row,
     branch_setup,
     counter_current_ticket,
+    counter_skills,
     routing_policy,
 )
 from .states import (
@@ -279,9 +280,7 @@ def call_next_in_transaction(
             service_ids=_served_service_ids(setup, counter_id),
             attnames=WAITING_ROW,
         )
-    skills = routing.CounterSkills(
-        counter_id=counter_id, service_codes=list(setup.skills.get(counter_id, ()))
-    )
+    skills = counter_skills(counter=counter, setup=setup)
     now = timezone.now()
     policy = routing_policy(branch=counter.branch, setup=setup)
     service_ids = {row[1] for row in rows}
