@@ -37,6 +37,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from . import sql
 from .models import OutboxDelivery, OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -135,19 +136,19 @@ def _insert_event_and_deliveries(
 
 
 @dataclass(frozen=True)
-class Rider:
-    """A topic's event and its deliveries as two CTEs (`outbox_event`, `outbox_deliveries`) for
-    another data-modifying WITH on PostgreSQL: the event is written by the change's own
-    statement, from the row it changed, instead of by a statement of its own (one round trip
-    less; a finish with nothing else to write needs no transaction). The statement selects
-    `(SELECT id FROM outbox_event)` and hands that id to `published`.
+class Rider(sql.Rider):
+    """A topic's event and its deliveries as two CTEs (`<name>_event`, `<name>_deliveries`;
+    name "outbox" unless given) for another data-modifying WITH on PostgreSQL: the event is
+    written by the change's own statement, from the row it changed, instead of by a statement
+    of its own (one round trip less; a finish with nothing else to write needs no transaction).
+    The statement selects `returns` (the event's id as `<name>_event_id`, NULL when the source
+    CTE changed no row) and hands that id to `published`.
 
     `source` is the CTE of the changed row (at most one): the event's branch is its branch_id,
     and `payload_columns` name the payload's keys taken from its columns."""
 
-    ctes: str
-    params: list
-    listeners: int
+    listeners: int = 0
+    event_id_name: str = "outbox_event_id"
 
 
 def publish_sql(
@@ -157,20 +158,22 @@ def publish_sql(
     payload_columns: dict[str, str],
     payload: dict[str, Any],
     created_at: datetime,
+    name: str = "outbox",
 ) -> Rider | None:
     """publish(topic, …) as a Rider for the statement that makes the change; None when no
-    listener acts on the topic (nothing to write), as publish writes nothing then."""
+    listener acts on the topic (nothing to write), as publish writes nothing then. `name`
+    prefixes the CTEs, so that two events can ride in one statement."""
     names = listeners_for(topic)
     if not names:
         return None
     pairs = ", ".join(f"%s::text, {source}.{column}" for column in payload_columns.values())
     # Names from the models and the caller's code; every value is a parameter.
     ctes = (
-        f"outbox_event AS (INSERT INTO {OutboxEvent._meta.db_table}"  # noqa: S608
+        f"{name}_event AS (INSERT INTO {OutboxEvent._meta.db_table}"  # noqa: S608
         " (topic, payload, branch_id, created_at)"
         f" SELECT %s, jsonb_build_object({pairs}) || %s::jsonb, {source}.branch_id, %s"
         f" FROM {source} RETURNING id, created_at),"
-        f" outbox_deliveries AS ({_deliveries_of('outbox_event', len(names))})"
+        f" {name}_deliveries AS ({_deliveries_of(f'{name}_event', len(names))})"
     )
     params = [
         topic,
@@ -180,7 +183,14 @@ def publish_sql(
         OutboxDelivery.Status.PENDING,
         *names,
     ]
-    return Rider(ctes=ctes, params=params, listeners=len(names))
+    event_id_name = f"{name}_event_id"
+    return Rider(
+        ctes=ctes,
+        params=params,
+        returns={event_id_name: f"(SELECT id FROM {name}_event)"},  # noqa: S608
+        listeners=len(names),
+        event_id_name=event_id_name,
+    )
 
 
 def published(event_id: int, rider: Rider) -> None:

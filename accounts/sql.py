@@ -4,17 +4,34 @@
 * `models_from`: rows to model instances without a RawQuerySet, which maps the columns to the
   model's fields again on every query (profiled: up to a tenth of a hot request's CPU).
 * `value_rows`: a few columns of many rows as tuples, no model built.
+* `Rider`: another table's write that rides in a change's own statement.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
+
+
+@dataclass(frozen=True)
+class Rider:
+    """Common table expressions that ride in another statement's data-modifying WITH on
+    PostgreSQL, reading the row that statement changed (its CTE, which the statement's owner
+    names, e.g. queueing's `changed`): a write to another table that belongs to the same
+    change, without a round trip of its own; a change with nothing else to write then needs no
+    BEGIN and COMMIT. `ctes`: "name AS (…)[, …]", whose parameters are `params`; `returns`:
+    attribute name -> a scalar SQL expression over those CTEs, selected beside the changed row
+    (e.g. "(SELECT id FROM visit_outcome)", NULL when it changed nothing)."""
+
+    ctes: str
+    params: list
+    returns: dict[str, str]
 
 
 def for_update(*, skip_locked: bool = False) -> str:

@@ -6,7 +6,7 @@ and every action on a ticket at a counter checks it here, so the counter screen,
 any later caller obey the same rule. Sitting down (open), taking over another teller's seat
 and leaving are recorded in CounterEvent."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -17,7 +17,7 @@ from django.db.models import Max, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts import outbox
+from accounts import outbox, sql
 from accounts.errors import DomainError
 from accounts.models import Branch, Role
 from accounts.selectors import user_has_role
@@ -487,7 +487,14 @@ _STAMPED = {
 
 
 def _transition_at_counter(
-    ticket_id: int, action: TicketAction, *, by: User, branch: Branch | None, note: str = ""
+    ticket_id: int,
+    action: TicketAction,
+    *,
+    by: User,
+    branch: Branch | None,
+    note: str = "",
+    service_ids: Sequence[int] | None = None,
+    riders: Sequence[sql.Rider] = (),
 ) -> Ticket | None:
     """Start, finish or no-show in one UPDATE … RETURNING: the ticket moves only if it is in
     the status `action` leaves from (of this branch) and `by` is seated at the open counter it
@@ -497,7 +504,9 @@ def _transition_at_counter(
     Linearizable without locking the counter: the seat is read from the statement's snapshot,
     so a concurrent take-over or sign-out orders after this action, as if pressed a moment
     later; neither of them needs this ticket's state to be unchanged (docs/architecture.md).
-    On PostgreSQL the action's outbox event (finish, no-show) is written by the same statement.
+    On PostgreSQL the action's outbox event (finish, no-show) is written by the same statement,
+    and so are the `riders`' writes (ticket_finish_at_once); `service_ids`: the ticket moves
+    only if its service is one of these.
     """
     (from_status,) = [status for (status, a) in TRANSITIONS if a == action]
     to_status = TRANSITIONS[(from_status, action)]
@@ -515,6 +524,8 @@ def _transition_at_counter(
             action, from_status=from_status, to_status=to_status, by=by, at=now, note=note
         ),
         event=event,
+        service_ids=service_ids,
+        riders=riders,
     )
     if moved is None:
         return None
@@ -641,6 +652,41 @@ def ticket_finish(
     """The low-level transition serving -> done. Staff finish through
     reception.services.visit_complete_service, which records the control points first."""
     return ticket_finish_in_transaction(ticket_id=ticket_id, by=by, branch=branch, note=note)
+
+
+def ticket_finish_at_once(
+    *,
+    ticket_id: int,
+    by: User,
+    branch: Branch,
+    service_ids: Sequence[int],
+    riders: Sequence[sql.Rider] = (),
+    note: str = "",
+) -> Ticket | None:
+    """The finish as one statement, which is its own transaction (or a step of the caller's):
+    the ticket moves serving -> done only if `by` is seated at its counter, in `branch`, and
+    its service is one of `service_ids`; its history row, its outbox event and the `riders'`
+    writes (another app's rows of the same finish, reading the CTE `changed`) go with it.
+    What the riders return is on the ticket as attributes.
+
+    None when the database cannot (SQLite) or the statement did not match; nothing was
+    written then, and the caller takes ticket_finish's path, which says why (or finishes,
+    if the state changed in between). For reception's finish, which checks the control points
+    of every service the ticket may be of before the statement instead of the one it is of
+    after it: three round trips (BEGIN, its visit's UPDATE, COMMIT) fewer per ticket."""
+    if not statements.change_is_one_statement():
+        return None
+    # No transaction of its own, not even a savepoint in the caller's: one statement is atomic,
+    # and an error raised by it aborts the caller's transaction anyway.
+    return _transition_at_counter(
+        ticket_id,
+        TicketAction.FINISH,
+        by=by,
+        branch=branch,
+        note=note,
+        service_ids=service_ids,
+        riders=riders,
+    )
 
 
 def ticket_finish_in_transaction(

@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from django.db import connection
 
-from accounts.sql import driver_values_fit, for_update, model_rows, value_rows
+from accounts.sql import Rider, driver_values_fit, for_update, model_rows, value_rows
 
 from .models import Counter, DailySequence, Ticket, TicketEvent
 from .states import ACTIVE_AT_COUNTER, TicketStatus
 
 if TYPE_CHECKING:
-    from accounts.outbox import Rider
+    from accounts import outbox
 
 TICKETS = Ticket._meta.db_table
 COUNTERS = Counter._meta.db_table
@@ -375,28 +375,39 @@ class Changed(NamedTuple):
 
 
 def _changed_with_history(
-    sql: str, params: list, history: History, event: Rider | None = None
+    sql: str,
+    params: list,
+    history: History,
+    event: outbox.Rider | None = None,
+    riders: Sequence[Rider] = (),
 ) -> Changed | None:
     """Run `sql`, an UPDATE of at most one ticket RETURNING TICKET_COLUMNS, with its history
-    row, and `event`'s outbox rows if given: in the same statement where the database allows
-    it (a Rider is only given there). None when nothing matched (and nothing was written)."""
+    row, and `event`'s outbox rows and the `riders`' writes if given (each reads the changed
+    row as the CTE `changed`; what they return becomes attributes of the ticket): in the same
+    statement where the database allows it (riders are only given there). None when nothing
+    matched (and nothing was written)."""
+    riders = [*([event] if event is not None else []), *riders]
     if _history_rides_along():
         history_sql, history_params = _history_of("changed", history)
-        ctes, selected, extra = "", "", []
-        if event is not None:
-            ctes, extra = f", {event.ctes}", event.params
-            selected = ", (SELECT id FROM outbox_event) AS outbox_event_id"
+        ctes = "".join(f", {rider.ctes}" for rider in riders)
+        selected = "".join(
+            f", {expression} AS {name}"
+            for rider in riders
+            for name, expression in rider.returns.items()
+        )
         sql = (
             f"WITH changed AS ({sql}), history AS ({history_sql} RETURNING id){ctes}"  # noqa: S608
             f" SELECT changed.*, history.id AS history_id{selected} FROM changed, history"
         )
+        extra = [param for rider in riders for param in rider.params]
         rows = model_rows(Ticket, sql, [*params, *history_params, *extra])
         if not rows:
             return None
         ticket = rows[0]
-        return Changed(ticket, ticket.history_id, getattr(ticket, "outbox_event_id", None))
-    if event is not None:
-        raise ValueError("an outbox event rides along only where the history row does")
+        event_id = getattr(ticket, event.event_id_name) if event is not None else None
+        return Changed(ticket, ticket.history_id, event_id)
+    if riders:
+        raise ValueError("riders ride along only where the history row does")
     rows = model_rows(Ticket, sql, params)
     if not rows:
         return None
@@ -476,12 +487,15 @@ def move_at_counter(
     by_id: int,
     branch_id: int | None,
     history: History,
-    event: Rider | None = None,
+    event: outbox.Rider | None = None,
+    service_ids: Sequence[int] | None = None,
+    riders: Sequence[Rider] = (),
 ) -> Changed | None:
     """One UPDATE … RETURNING: the ticket moves only from `from_status`, only at an open counter
-    where `by` is seated (and only in this branch), and its history row is written, and
-    `event`'s outbox rows if given (PostgreSQL: accounts.outbox.publish_sql with source
-    "changed"). None when it does not match (and nothing was written)."""
+    where `by` is seated (and only in this branch, and only if its service is one of
+    `service_ids` when given), and its history row is written, and `event`'s outbox rows and
+    the `riders`' writes if given (PostgreSQL: accounts.outbox.publish_sql with source
+    "changed"; accounts.sql.Rider). None when it does not match (and nothing was written)."""
     if stamp_field not in ("started_at", "finished_at"):
         raise ValueError(stamp_field)
     sql = (
@@ -493,5 +507,8 @@ def move_at_counter(
     if branch_id is not None:
         sql += " AND branch_id = %s"
         params.append(branch_id)
+    if service_ids is not None:
+        sql += " AND service_id = ANY(%s)"
+        params.append(list(service_ids))
     sql += f" RETURNING {TICKET_COLUMNS}"
-    return _changed_with_history(sql, params, history, event)
+    return _changed_with_history(sql, params, history, event, riders)

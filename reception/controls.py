@@ -97,6 +97,15 @@ def missing_required(points: Iterable[Mapping], checked: Iterable[str]) -> list[
     return [dict(point) for point in points if point.get("required") and point["key"] not in ticked]
 
 
+def refused(points: Iterable[Mapping], checked: Iterable[str], *, completed: bool) -> bool:
+    """Whether a finish with these keys ticked is refused against this version: an unknown key,
+    or (outcome "completed") a required point not ticked. reception.services.desk says why."""
+    checked = list(checked)
+    return bool(unknown_keys(points, checked)) or (
+        completed and bool(missing_required(points, checked))
+    )
+
+
 def missed_optional(points: Iterable[Mapping], checked: Iterable[str]) -> list[dict]:
     """The optional points not ticked (the report of missed optional points)."""
     ticked = set(checked)

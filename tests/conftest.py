@@ -150,3 +150,22 @@ def frozen_link_time(monkeypatch):
         return first.setdefault("stamp", original(self))
 
     monkeypatch.setattr(signing.TimestampSigner, "timestamp", timestamp)
+
+
+@pytest.fixture
+def outbox_listeners():
+    """Register outbox listeners for one test: add(name, fn, topics); the registry is left as
+    it was."""
+    from accounts import outbox
+
+    added: list[tuple[str, tuple[str, ...]]] = []
+
+    def add(name: str, fn, topics: tuple[str, ...]) -> None:
+        outbox.listener(*topics, name=name)(fn)
+        added.append((name, topics))
+
+    yield add
+    for name, topics in added:
+        outbox._by_name.pop(name, None)
+        for topic in topics:
+            outbox._listeners[topic].pop(name, None)

@@ -5,7 +5,6 @@ visit_complete_service_and_call_next), through the API and the counter screen.""
 import pytest
 from django.urls import reverse
 
-from accounts import outbox
 from accounts.models import OutboxEvent
 from queueing import events
 from queueing import services as queue
@@ -36,22 +35,6 @@ def being_served(branch, service, counter, teller, phone="13800138000") -> Visit
     assert called.pk == visit.ticket_id
     queue.ticket_start(ticket_id=called.pk, by=teller)
     return visit
-
-
-@pytest.fixture
-def test_listeners():
-    """Register listeners for one test; the registry is left as it was (as test_outbox)."""
-    added: list[tuple[str, tuple[str, ...]]] = []
-
-    def add(name: str, fn, topics: tuple[str, ...]) -> None:
-        outbox.listener(*topics, name=name)(fn)
-        added.append((name, topics))
-
-    yield add
-    for name, topics in added:
-        outbox._by_name.pop(name, None)
-        for topic in topics:
-            outbox._listeners[topic].pop(name, None)
 
 
 def trail() -> dict:
@@ -94,12 +77,12 @@ def test_it_finishes_the_customer_and_calls_the_next_in_one_request(
 
 
 def test_it_records_the_same_history_and_events_as_a_finish_then_a_call(
-    as_user, branch, cash, counter, teller, test_listeners
+    as_user, branch, cash, counter, teller, outbox_listeners
 ):
     """Separate requests first, then the combined one: the same history rows, the same outbox
     topics and payloads, the visit recorded the same way."""
     # Someone listens to calls, so call events are written to the outbox as well.
-    test_listeners("test.on_call", lambda event: None, topics=(events.TICKET_CALLED,))
+    outbox_listeners("test.on_call", lambda event: None, topics=(events.TICKET_CALLED,))
     client = as_user(teller)
 
     def served_then_next(combined: bool, phones: tuple[str, str]) -> tuple[list, list, Visit]:

@@ -33,19 +33,13 @@ TOPIC = "test.something_happened"
 
 
 @pytest.fixture
-def test_listeners():
-    """Register listeners on TOPIC for one test; the registry is left as it was."""
-    added: list[tuple[str, tuple[str, ...]]] = []
+def test_listeners(outbox_listeners):
+    """Register listeners (on TOPIC unless told) for one test (conftest.outbox_listeners)."""
 
     def add(name: str, fn, topics: tuple[str, ...] = (TOPIC,)) -> None:
-        outbox.listener(*topics, name=name)(fn)
-        added.append((name, topics))
+        outbox_listeners(name, fn, topics)
 
-    yield add
-    for name, topics in added:
-        outbox._by_name.pop(name, None)
-        for topic in topics:
-            outbox._listeners[topic].pop(name, None)
+    return add
 
 
 def publish_many(n: int, branch: Branch) -> list[int]:

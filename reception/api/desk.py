@@ -295,7 +295,10 @@ class VisitCompleteApi(BranchApi):
                 code="no_ticket",
             )
         services.visit_complete_service(
-            ticket=visit.ticket, teller=request.user, **data.validated_data
+            ticket=visit.ticket_id,
+            teller=request.user,
+            branch=request.branch,  # the visit's, as found above
+            **data.validated_data,
         )
         visit = _visit_queryset().get(pk=visit.pk)
         return Response(VisitDetailOutputSerializer(visit).data)

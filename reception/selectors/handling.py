@@ -1,11 +1,12 @@
 """The counter's handling reads: a service's current control points (cached: every finish asks),
 the report of missed optional points, and the service errors with their counts."""
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
 import django_filters
 from django.core.cache import caches
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Branch, Membership, Role
@@ -21,6 +22,7 @@ __all__ = [
     "ServiceErrorFilter",
     "control_points_rows",
     "control_version_for_service",
+    "control_versions_published",
     "error_categories",
     "error_counts",
     "forget_control_version",
@@ -32,6 +34,7 @@ __all__ = [
 ]
 
 CONTROL_VERSION_TTL_S = 3600  # dropped at once when the service's points are published
+NONE_PUBLISHED = 0  # cached for a service without a version yet (falsy, unlike a version)
 
 
 def _key(service_id: int) -> str:
@@ -43,7 +46,7 @@ def control_version_for_service(*, service_id: int) -> dict | None:
     it has none yet; no query while cached (the shared cache: a change reaches every process)."""
     cache = caches["shared"]
     cached = cache.get(_key(service_id))
-    if cached is None:
+    if not cached:  # not cached, or NONE_PUBLISHED (control_versions_published)
         version = (
             ControlPointVersion.objects.filter(service_id=service_id)
             .order_by("-number")
@@ -55,6 +58,35 @@ def control_version_for_service(*, service_id: int) -> dict | None:
         cached = version
         cache.set(_key(service_id), cached, CONTROL_VERSION_TTL_S)
     return cached
+
+
+def control_versions_published(*, service_ids: Iterable[int]) -> dict[int, dict]:
+    """The current control points ({"id", "number", "points"}) of these services, by service
+    id: the shared cache's (one round trip), and for those it lacks one query, whose answers
+    are cached. A service with none published yet is absent (its first finish publishes the
+    defaults: reception.services.handling.control_version_current). A finish checks the points
+    of every service its ticket may be of before its one statement."""
+    keys = {_key(pk): pk for pk in service_ids}
+    cache = caches["shared"]
+    cached = cache.get_many(list(keys))
+    found = {keys[key]: version for key, version in cached.items() if version}
+    missing = [pk for key, pk in keys.items() if key not in cached]
+    if missing:
+        latest = ControlPointVersion.objects.filter(service_id=OuterRef("service_id")).order_by(
+            "-number"
+        )
+        read = {
+            row.pop("service_id"): row
+            for row in ControlPointVersion.objects.filter(
+                service_id__in=missing, number=Subquery(latest.values("number")[:1])
+            ).values("service_id", "id", "number", "points")
+        }
+        # NONE_PUBLISHED for the others: no query per finish for them (publishing deletes it).
+        cache.set_many(
+            {_key(pk): read.get(pk, NONE_PUBLISHED) for pk in missing}, CONTROL_VERSION_TTL_S
+        )
+        found.update(read)
+    return found
 
 
 def forget_control_version(service_id: int) -> None:

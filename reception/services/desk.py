@@ -1,5 +1,6 @@
 """Reception use cases: register a walk-in, and record what the teller did."""
 
+import json
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -13,24 +14,27 @@ from django.utils.translation import gettext_lazy as _
 from accounts import outbox
 from accounts.errors import DomainError
 from accounts.models import Branch
-from accounts.sql import for_update
+from accounts.sql import Rider, for_update
 from accounts.timeutil import branch_today
 from crm import services as crm_services
 from crm.models import Customer, Interaction
 from crm.personal_data import is_valid_phone, normalise_phone
 from crm.services import customer_find_or_create, interaction_record
 from queueing.models import Counter, Service, Ticket
+from queueing.selectors import branch_setup
 from queueing.services import (
     call_next_in_transaction,
     counter_lock_of_ticket,
+    ticket_finish_at_once,
     ticket_finish_in_transaction,
     ticket_issue,
     ticket_transfer,
 )
+from queueing.statements import change_is_one_statement
 
 from .. import controls
 from ..models import Visit, VisitHandover
-from ..selectors import customer_for_registration
+from ..selectors import control_versions_published, customer_for_registration
 from ..triage import (
     APPOINTMENT_WINDOW_MESSAGE,
     SpecialNeeds,
@@ -429,7 +433,6 @@ def _follow_up(
     )
 
 
-@transaction.atomic
 def visit_complete_service(
     *,
     ticket: Ticket | int,
@@ -460,11 +463,12 @@ def visit_complete_service(
 
     `ticket` is the ticket or its id; with an id, `branch` is the user's branch (a ticket of
     another branch is then "not found"). Returns the finished ticket.
+
+    One statement on PostgreSQL (_complete_at_once): the ticket, its history row, its visit's
+    outcome and both outbox events, with no BEGIN and COMMIT around them. Otherwise, or where
+    that statement does not match, one transaction (_complete_service), which says why.
     """
-    return _complete_service(
-        ticket=ticket,
-        teller=teller,
-        branch=branch,
+    checklist = _checklist(
         outcome=outcome,
         identity_verified=identity_verified,
         documents_signed=documents_signed,
@@ -474,6 +478,177 @@ def visit_complete_service(
         error_note=error_note,
         follow_up_on=follow_up_on,
     )
+    finished = _complete_at_once(ticket, teller, branch, checklist)
+    if finished is not None:
+        return finished
+    with transaction.atomic():
+        return _complete_service(ticket, teller, branch, checklist)
+
+
+class _Checklist(NamedTuple):
+    """What a finish records, checked as far as it can be without knowing the service."""
+
+    outcome: str
+    ticked: list[str]  # the ticked keys, legacy booleans included (controls.ticked_keys)
+    reason: str  # why not completed ("" unless the outcome is "incomplete")
+    error_note: str
+    follow_up_on: date | None
+
+    @property
+    def note(self) -> str:
+        return _checklist_note(
+            outcome=self.outcome, ticked=self.ticked, reason=self.reason, error_note=self.error_note
+        )
+
+    def visit_values(self, teller: AbstractBaseUser) -> dict[str, object]:
+        """The visit's outcome fields that do not depend on the service's points."""
+        return {
+            "outcome": self.outcome,
+            "identity_verified": controls.IDENTITY in self.ticked,
+            "documents_signed": controls.DOCUMENTS in self.ticked,
+            "funds_handed_over": controls.FUNDS in self.ticked,
+            "incomplete_reason": self.reason,
+            "error_note": self.error_note,
+            "served_by": teller.pk,
+        }
+
+
+def _ticked(
+    checked_points: Iterable[str],
+    identity_verified: bool,
+    documents_signed: bool,
+    funds_handed_over: bool,
+) -> list[str]:
+    return controls.ticked_keys(
+        checked_points,
+        {
+            controls.IDENTITY: identity_verified,
+            controls.DOCUMENTS: documents_signed,
+            controls.FUNDS: funds_handed_over,
+        },
+    )
+
+
+def _checklist(
+    *,
+    outcome: str,
+    identity_verified: bool,
+    documents_signed: bool,
+    funds_handed_over: bool,
+    checked_points: Iterable[str],
+    incomplete_reason: str,
+    error_note: str,
+    follow_up_on: date | None,
+) -> _Checklist:
+    """The finish's input as a _Checklist; raises for an outcome wrong whatever the service."""
+    return _Checklist(
+        outcome=outcome,
+        ticked=_ticked(checked_points, identity_verified, documents_signed, funds_handed_over),
+        reason=_check_outcome(outcome, incomplete_reason),
+        error_note=error_note,
+        follow_up_on=follow_up_on,
+    )
+
+
+def _ticket_and_branch(ticket: Ticket | int, branch: Branch | None) -> tuple[int, Branch | None]:
+    if isinstance(ticket, Ticket):
+        return ticket.pk, branch or ticket.branch
+    return ticket, branch
+
+
+def _complete_at_once(
+    ticket: Ticket | int, teller: AbstractBaseUser, branch: Branch | None, checklist: _Checklist
+) -> Ticket | None:
+    """_complete_service as one statement (queueing.services.ticket_finish_at_once), in the
+    caller's transaction if there is one, else as its own. The control points are checked
+    before the statement, against the current version of every service of the branch (cached:
+    one round trip), instead of after it against the ticket's own service: the statement
+    finishes the ticket only if its service is one whose points this finish passes, and writes
+    the visit's outcome with that service's version. None, and nothing written, where it cannot
+    be so (SQLite; a follow-up, which writes a care reminder; no branch known) or where the
+    statement did not match (not seated, not serving, a service whose points refuse this finish
+    or were never published): the caller then takes _complete_service's path, which gives the
+    reason."""
+    ticket_id, branch = _ticket_and_branch(ticket, branch)
+    if (
+        checklist.outcome == Visit.Outcome.FOLLOW_UP
+        or branch is None
+        or not change_is_one_statement()
+    ):
+        return None
+    setup = branch_setup(branch_id=branch.pk)
+    completed = checklist.outcome == Visit.Outcome.COMPLETED
+    passing = {
+        service_id: version
+        for service_id, version in control_versions_published(service_ids=setup.services).items()
+        if not controls.refused(version["points"], checklist.ticked, completed=completed)
+    }
+    if not passing:
+        return None
+    visit = _outcome_rider(
+        checklist.visit_values(teller),
+        {
+            str(service_id): {
+                "id": version["id"],
+                "points": controls.kept_keys(version["points"], checklist.ticked),
+            }
+            for service_id, version in passing.items()
+        },
+    )
+    event = outbox.publish_sql(
+        VISIT_COMPLETED,
+        source="visit_outcome",
+        payload_columns={"visit_id": "id", "ticket_id": "ticket_id", "branch_id": "branch_id"},
+        payload={"outcome": checklist.outcome},
+        created_at=timezone.now(),
+        name="visit_outbox",
+    )
+    finished = ticket_finish_at_once(
+        ticket_id=ticket_id,
+        by=teller,
+        branch=branch,
+        service_ids=list(passing),
+        riders=[visit] if event is None else [visit, event],
+        note=checklist.note,
+    )
+    if finished is None:
+        return None
+    event_id = None if event is None else getattr(finished, event.event_id_name)
+    if event_id is not None:  # None: a ticket issued without a visit
+        outbox.published(event_id, event)
+    return finished
+
+
+_outcome_ctes: dict[tuple[str, ...], str] = {}
+
+
+def _outcome_rider(values: dict[str, object], by_service: dict[str, dict]) -> Rider:
+    """The finish's outcome onto the ticket's visit (none: nothing), as a CTE `visit_outcome`
+    of the finish's own statement, reading the finished ticket as `changed`: `values` by field
+    name (relations as ids), each prepared by its field as save() would; the control version
+    and the kept keys are those of the ticket's service in `by_service` (service id as text ->
+    {"id", "points"}). Returns the visit's id, branch_id, ticket_id and customer_id."""
+    fields = [Visit._meta.get_field(name) for name in values]
+    names = tuple(values)
+    ctes = _outcome_ctes.get(names)
+    if ctes is None:
+        quote = connection.ops.quote_name
+        table = quote(Visit._meta.db_table)
+        assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+        version = quote(Visit._meta.get_field("control_version").column)
+        points = quote(Visit._meta.get_field("checked_points").column)
+        ticket = quote(Visit._meta.get_field("ticket").column)
+        # Names from the model; every value is a parameter.
+        ctes = _outcome_ctes[names] = (
+            f"visit_outcome AS (UPDATE {table} SET {assignments},"  # noqa: S608
+            f" {version} = (%s::jsonb -> changed.service_id::text ->> 'id')::bigint,"
+            f" {points} = %s::jsonb -> changed.service_id::text -> 'points'"
+            f" FROM changed WHERE {table}.{ticket} = changed.id"
+            f" RETURNING {table}.id, {table}.branch_id, {table}.{ticket}, {table}.customer_id)"
+        )
+    by_service_json = json.dumps(by_service)
+    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    return Rider(ctes=ctes, params=[*params, by_service_json, by_service_json], returns={})
 
 
 class FinishedAndCalled(NamedTuple):
@@ -522,15 +697,7 @@ def visit_complete_service_and_call_next(
     instead of deadlocking with the finish). One statement more than the finish and the call
     alone; a call waits on no ticket lock (SKIP LOCKED).
     """
-    if isinstance(ticket, Ticket):
-        branch = branch or ticket.branch
-    counter_lock_of_ticket(
-        ticket_id=ticket if isinstance(ticket, int) else ticket.pk, branch=branch
-    )
-    finished = _complete_service(
-        ticket=ticket,
-        teller=teller,
-        branch=branch,
+    checklist = _checklist(
         outcome=outcome,
         identity_verified=identity_verified,
         documents_signed=documents_signed,
@@ -540,6 +707,11 @@ def visit_complete_service_and_call_next(
         error_note=error_note,
         follow_up_on=follow_up_on,
     )
+    ticket_id, branch = _ticket_and_branch(ticket, branch)
+    counter_lock_of_ticket(ticket_id=ticket_id, branch=branch)
+    finished = _complete_at_once(ticket_id, teller, branch, checklist) or _complete_service(
+        ticket_id, teller, branch, checklist
+    )
     called, version = call_next_in_transaction(
         counter=finished.counter_id, teller=teller, branch=branch
     )
@@ -547,60 +719,31 @@ def visit_complete_service_and_call_next(
 
 
 def _complete_service(
-    *,
-    ticket: Ticket | int,
-    teller: AbstractBaseUser,
-    branch: Branch | None,
-    outcome: str,
-    identity_verified: bool,
-    documents_signed: bool,
-    funds_handed_over: bool,
-    checked_points: Iterable[str],
-    incomplete_reason: str,
-    error_note: str,
-    follow_up_on: date | None,
+    ticket: Ticket | int, teller: AbstractBaseUser, branch: Branch | None, checklist: _Checklist
 ) -> Ticket:
-    """visit_complete_service's work, inside the caller's transaction."""
-    reason = _check_outcome(outcome, incomplete_reason)
-    ticked = controls.ticked_keys(
-        checked_points,
-        {
-            controls.IDENTITY: identity_verified,
-            controls.DOCUMENTS: documents_signed,
-            controls.FUNDS: funds_handed_over,
-        },
-    )
+    """visit_complete_service's work, inside the caller's transaction: the finish, then the
+    points checked against the ticket's service and the outcome onto its visit."""
     # The ticket first, then its visit: the order visit_transfer takes them in.
-    if isinstance(ticket, Ticket):
-        ticket_id, branch = ticket.pk, branch or ticket.branch
-    else:
-        ticket_id = ticket
+    ticket_id, branch = _ticket_and_branch(ticket, branch)
     finished = ticket_finish_in_transaction(
-        ticket_id=ticket_id,
-        by=teller,
-        branch=branch,
-        note=_checklist_note(outcome=outcome, ticked=ticked, reason=reason, error_note=error_note),
+        ticket_id=ticket_id, by=teller, branch=branch, note=checklist.note
     )
     # Checked after the finish, which found the ticket (and its service) in the user's branch:
     # a refusal rolls the finish back.
     version = control_version_current(service_id=finished.service_id)
-    _check_points(version["points"], ticked, outcome, translation.get_language() or "")
+    _check_points(
+        version["points"], checklist.ticked, checklist.outcome, translation.get_language() or ""
+    )
     recorded = _record_outcome(
         ticket_id,
         {
-            "outcome": outcome,
-            "identity_verified": controls.IDENTITY in ticked,
-            "documents_signed": controls.DOCUMENTS in ticked,
-            "funds_handed_over": controls.FUNDS in ticked,
-            "checked_points": controls.kept_keys(version["points"], ticked),
+            **checklist.visit_values(teller),
+            "checked_points": controls.kept_keys(version["points"], checklist.ticked),
             "control_version": version["id"],
-            "incomplete_reason": reason,
-            "error_note": error_note,
-            "served_by": teller.pk,
         },
     )
-    if outcome == Visit.Outcome.FOLLOW_UP:
-        _follow_up(recorded, finished, teller, error_note, follow_up_on)
+    if checklist.outcome == Visit.Outcome.FOLLOW_UP:
+        _follow_up(recorded, finished, teller, checklist.error_note, checklist.follow_up_on)
     if recorded is None:
         return finished
     outbox.publish(
@@ -609,7 +752,7 @@ def _complete_service(
             "visit_id": recorded.visit_id,
             "ticket_id": ticket_id,
             "branch_id": recorded.branch_id,
-            "outcome": outcome,
+            "outcome": checklist.outcome,
         },
         branch_id=recorded.branch_id,
     )
@@ -646,14 +789,7 @@ def visit_transfer(
     visit = _lock_visit_of(ticket_id)
     if visit is None:  # a ticket issued without a visit: its transfer event keeps the note
         return new_ticket
-    ticked = controls.ticked_keys(
-        checked_points,
-        {
-            controls.IDENTITY: identity_verified,
-            controls.DOCUMENTS: documents_signed,
-            controls.FUNDS: funds_handed_over,
-        },
-    )
+    ticked = _ticked(checked_points, identity_verified, documents_signed, funds_handed_over)
     visit.ticket = new_ticket
     visit.checked_points = controls.ticked_keys([*visit.checked_points, *ticked])
     visit.save(update_fields=["ticket", "checked_points"])

@@ -434,7 +434,7 @@ def _finish(request: HttpRequest, current, *, call_next: bool = False) -> dict:
             )
         else:
             services.visit_complete_service(
-                ticket=current, teller=request.user, **form.finish_kwargs()
+                ticket=current, teller=request.user, branch=request.branch, **form.finish_kwargs()
             )
     except DomainError as exc:
         form.add_error(FINISH_ERROR_FIELDS.get(exc.code), exc.message)
