@@ -51,6 +51,13 @@ def published(cash, loans):
     return versions
 
 
+def finish(ticket_id: int, teller, branch, **outcome):
+    """The finish as the counter's API calls it: by id, in the user's branch."""
+    return reception.visit_complete_service(
+        ticket=ticket_id, teller=teller, branch=branch, **outcome
+    )
+
+
 def written(visit: Visit) -> dict:
     """What a finish wrote about a visit: its outcome fields, its ticket's history row and both
     outbox events with their deliveries (ids left out)."""
@@ -103,9 +110,7 @@ def test_one_statement_writes_what_the_transaction_of_separate_statements_wrote(
         outbox_listeners(name, lambda event: None, (reception.VISIT_COMPLETED,))
     at_once = serve(branch, cash, counter, teller, phone="13800138001")
     with CaptureQueriesContext(connection) as queries:
-        reception.visit_complete_service(
-            ticket=at_once.ticket_id, teller=teller, branch=branch, **OUTCOME
-        )
+        finish(at_once.ticket_id, teller, branch, **OUTCOME)
     assert len(queries) == 1, [q["sql"][:80] for q in queries]
     assert queries[0]["sql"].startswith("WITH changed AS (UPDATE")
 
@@ -114,9 +119,7 @@ def test_one_statement_writes_what_the_transaction_of_separate_statements_wrote(
         mock.patch.object(desk, "change_is_one_statement", return_value=False),
         CaptureQueriesContext(connection) as queries,
     ):
-        reception.visit_complete_service(
-            ticket=separately.ticket_id, teller=teller, branch=branch, **OUTCOME
-        )
+        finish(separately.ticket_id, teller, branch, **OUTCOME)
     assert len(queries) > 1  # the other path, so that the comparison means something
 
     ours, theirs = written(at_once), written(separately)
@@ -132,15 +135,15 @@ def test_one_statement_writes_what_the_transaction_of_separate_statements_wrote(
 
 
 def test_the_ticket_s_own_service_s_points_decide(branch, cash, loans, counter, teller, published):
-    """ "completed" with only the identity ticked passes loans' points (the defaults) but not
-    cash's (which also ask for a signature): the statement must finish a loans ticket and
+    """The outcome "completed" with only the identity ticked passes loans' points (the
+    defaults) but not cash's (which also ask for a signature): the statement must finish a loans ticket and
     refuse a cash ticket, with the reason, having written nothing."""
     cash_visit = serve(branch, cash, counter, teller, phone="13800138003")
     with pytest.raises(reception.ReceptionError) as refused:
-        reception.visit_complete_service(
-            ticket=cash_visit.ticket_id,
-            teller=teller,
-            branch=branch,
+        finish(
+            cash_visit.ticket_id,
+            teller,
+            branch,
             outcome="completed",
             checked_points=["identity_verified"],
         )
@@ -151,20 +154,20 @@ def test_the_ticket_s_own_service_s_points_decide(branch, cash, loans, counter, 
     assert cash_visit.ticket.status == TicketStatus.SERVING and cash_visit.outcome == ""
     assert not OutboxEvent.objects.filter(payload__ticket_id=cash_visit.ticket_id).exists()
     # The cash customer is still at the counter: finish them properly, then a loans customer.
-    reception.visit_complete_service(
-        ticket=cash_visit.ticket_id,
-        teller=teller,
-        branch=branch,
+    finish(
+        cash_visit.ticket_id,
+        teller,
+        branch,
         outcome="completed",
         checked_points=["identity_verified", "not_a_point_of_loans"],
     )
 
     loans_visit = serve(branch, loans, counter, teller, phone="13800138004")
     with CaptureQueriesContext(connection) as queries:
-        reception.visit_complete_service(
-            ticket=loans_visit.ticket_id,
-            teller=teller,
-            branch=branch,
+        finish(
+            loans_visit.ticket_id,
+            teller,
+            branch,
             outcome="completed",
             checked_points=["identity_verified"],
         )
@@ -181,10 +184,10 @@ def test_a_point_unknown_to_the_ticket_s_service_is_refused(
     """cash knows "not_a_point_of_loans"; a loans ticket must not be finished with it."""
     visit = serve(branch, loans, counter, teller, phone="13800138005")
     with pytest.raises(reception.ReceptionError) as refused:
-        reception.visit_complete_service(
-            ticket=visit.ticket_id,
-            teller=teller,
-            branch=branch,
+        finish(
+            visit.ticket_id,
+            teller,
+            branch,
             outcome="referred",
             checked_points=["not_a_point_of_loans"],
         )
@@ -199,9 +202,7 @@ def test_only_the_seated_teller_finishes_and_nothing_is_written_otherwise(
     visit = serve(branch, cash, counter, teller, phone="13800138006")
     colleague = _member(branch, Role.TELLER, "colleague")
     with pytest.raises(queue.QueueError):
-        reception.visit_complete_service(
-            ticket=visit.ticket_id, teller=colleague, branch=branch, **OUTCOME
-        )
+        finish(visit.ticket_id, colleague, branch, **OUTCOME)
     visit.refresh_from_db()
     assert visit.outcome == "" and visit.ticket.status == TicketStatus.SERVING
     assert not OutboxEvent.objects.filter(payload__ticket_id=visit.ticket_id).exists()
@@ -214,9 +215,7 @@ def test_a_ticket_without_a_visit_is_finished_in_one_statement_with_no_visit_eve
     queue.ticket_call_next(counter=counter, teller=teller)
     queue.ticket_start(ticket_id=ticket.pk, by=teller)
     with CaptureQueriesContext(connection) as queries:
-        finished = reception.visit_complete_service(
-            ticket=ticket.pk, teller=teller, branch=branch, outcome="referred"
-        )
+        finished = finish(ticket.pk, teller, branch, outcome="referred")
     assert len(queries) == 1
     assert finished.status == TicketStatus.DONE
     assert list(
@@ -232,9 +231,7 @@ def test_points_not_cached_are_read_once_and_a_service_never_published_takes_the
     reception.control_points_publish(cash)
     assert ControlPointVersion.objects.filter(service=loans).count() == 0
     visit = serve(branch, loans, counter, teller, phone="13800138007")
-    reception.visit_complete_service(
-        ticket=visit.ticket_id, teller=teller, branch=branch, outcome="referred"
-    )
+    finish(visit.ticket_id, teller, branch, outcome="referred")
     assert ControlPointVersion.objects.filter(service=loans).count() == 1
     visit.refresh_from_db()
     assert visit.outcome == "referred"
