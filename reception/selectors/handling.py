@@ -44,20 +44,7 @@ def _key(service_id: int) -> str:
 def control_version_for_service(*, service_id: int) -> dict | None:
     """{"id", "number", "points"} of the service's latest published control points, None when
     it has none yet; no query while cached (the shared cache: a change reaches every process)."""
-    cache = caches["shared"]
-    cached = cache.get(_key(service_id))
-    if not cached:  # not cached, or NONE_PUBLISHED (control_versions_published)
-        version = (
-            ControlPointVersion.objects.filter(service_id=service_id)
-            .order_by("-number")
-            .values("id", "number", "points")
-            .first()
-        )
-        if version is None:
-            return None  # not cached: the first finish publishes the defaults
-        cached = version
-        cache.set(_key(service_id), cached, CONTROL_VERSION_TTL_S)
-    return cached
+    return control_versions_published(service_ids=[service_id]).get(service_id)
 
 
 def control_versions_published(*, service_ids: Iterable[int]) -> dict[int, dict]:

@@ -345,23 +345,30 @@ class RecordedOutcome(NamedTuple):
 _outcome_statements: dict[tuple[str, ...], str] = {}
 
 
+def _visit_assignments(values: dict[str, object]) -> tuple[str, list]:
+    """`SET`'s "column = %s, …" for the visit's fields in `values` (by field name; relations as
+    ids), and their parameters, each prepared by its field as save() would."""
+    fields = [Visit._meta.get_field(name) for name in values]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    return assignments, [field.get_db_prep_save(values[field.name], connection) for field in fields]
+
+
 def _record_outcome(ticket_id: int, values: dict[str, object]) -> RecordedOutcome | None:
     """Write the finish's outcome (`values`, by field name; relations as ids) onto the
     ticket's visit in one UPDATE, which also row-locks it, after the ticket: the order
     visit_transfer takes them in. None for a ticket issued without a visit. One statement
     where a locking SELECT, a RawQuerySet and a model save were three (and two round trips);
-    every finish runs it. Each value is prepared by its field, as save() would."""
-    fields = [Visit._meta.get_field(name) for name in values]
+    the finish's transaction path runs it (_complete_at_once writes the same in its statement)."""
+    assignments, params = _visit_assignments(values)
     names = tuple(values)
     sql = _outcome_statements.get(names)
     if sql is None:
         quote = connection.ops.quote_name
-        assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
         sql = _outcome_statements[names] = (
             f"UPDATE {quote(Visit._meta.db_table)} SET {assignments}"  # noqa: S608
             " WHERE ticket_id = %s RETURNING id, branch_id, customer_id"
         )
-    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, ticket_id])
         row = cursor.fetchone()
@@ -625,16 +632,15 @@ _outcome_ctes: dict[tuple[str, ...], str] = {}
 def _outcome_rider(values: dict[str, object], by_service: dict[str, dict]) -> Rider:
     """The finish's outcome onto the ticket's visit (none: nothing), as a CTE `visit_outcome`
     of the finish's own statement, reading the finished ticket as `changed`: `values` by field
-    name (relations as ids), each prepared by its field as save() would; the control version
+    name (relations as ids), as _record_outcome writes them; the control version
     and the kept keys are those of the ticket's service in `by_service` (service id as text ->
     {"id", "points"}). Returns the visit's id, branch_id, ticket_id and customer_id."""
-    fields = [Visit._meta.get_field(name) for name in values]
+    assignments, params = _visit_assignments(values)
     names = tuple(values)
     ctes = _outcome_ctes.get(names)
     if ctes is None:
         quote = connection.ops.quote_name
         table = quote(Visit._meta.db_table)
-        assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
         version = quote(Visit._meta.get_field("control_version").column)
         points = quote(Visit._meta.get_field("checked_points").column)
         ticket = quote(Visit._meta.get_field("ticket").column)
@@ -647,7 +653,6 @@ def _outcome_rider(values: dict[str, object], by_service: dict[str, dict]) -> Ri
             f" RETURNING {table}.id, {table}.branch_id, {table}.{ticket}, {table}.customer_id)"
         )
     by_service_json = json.dumps(by_service)
-    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
     return Rider(ctes=ctes, params=[*params, by_service_json, by_service_json], returns={})
 
 
