@@ -357,7 +357,8 @@ def app_environment(args: argparse.Namespace) -> dict[str, str]:
 
 
 def live_environment(env: dict[str, str], args: argparse.Namespace) -> dict[str, str]:
-    """The live service is ASGI: no persistent connections (it barely touches the database)."""
+    """The live service is ASGI: its request threads keep no connection (its event loop's worker
+    threads keep theirs: queueing.broadcast.in_worker_thread)."""
     return {**env, "DB_CONN_MAX_AGE": "0", "WEB_CONCURRENCY": str(args.live_workers)}
 
 

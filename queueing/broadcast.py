@@ -14,6 +14,9 @@ VERSION_TTL_S, so a version written before an outage cannot outlive it for long.
 import json
 import logging
 import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -29,6 +32,8 @@ from .states import TicketAction
 log = logging.getLogger(__name__)
 
 VERSION_TTL_S = 10
+
+T = TypeVar("T")
 
 
 _shared_cache: BaseCache | None = None
@@ -83,19 +88,44 @@ def current_version(branch_id: int) -> int:
     return version
 
 
-def _current_version_then_close(branch_id: int) -> int:
+# How long a worker thread of the event loop keeps its database connection. The live service
+# runs with CONN_MAX_AGE 0 because its request threads live one request each (a kept
+# connection there would be orphaned); the loop's pool threads live as long as the process,
+# so their connections are bounded by the pool's size and worth keeping.
+WORKER_THREAD_CONN_MAX_AGE_S = 600
+
+_worker_thread = threading.local()
+
+
+def in_worker_thread(compute: Callable[..., T], *args) -> T:
+    """compute(*args) in one of the event loop's worker threads (sync_to_async with
+    thread_sensitive=False: the loop's small, fixed pool of min(32, CPUs + 4) threads), keeping
+    the thread's database connection between calls for WORKER_THREAD_CONN_MAX_AGE_S, with the
+    health checks a request thread has. Closing it after each call cost a new PostgreSQL
+    backend per call: at 500 branches, every idle counter's long poll re-armed after its
+    version had expired opened one (17 a second). The computations run in autocommit and leave
+    no transaction open; one left in an unusable or unexpected state is closed."""
+    connection.close_if_unusable_or_obsolete()
     try:
-        return current_version(branch_id)
+        return compute(*args)
     finally:
-        # A worker thread of a stream that stays open for minutes: keep no connection pinned.
-        connection.close()
+        if connection.in_atomic_block:  # never by design: do not keep a transaction open
+            connection.close()
+        else:
+            raw = connection.connection
+            if raw is not None and getattr(_worker_thread, "connection", None) is not raw:
+                # A connection this thread opened just now: its lifetime is the pool's, not
+                # the process's CONN_MAX_AGE (set when it was opened).
+                _worker_thread.connection = raw
+                connection.close_at = time.monotonic() + WORKER_THREAD_CONN_MAX_AGE_S
+            connection.close_if_unusable_or_obsolete()
 
 
 async def acurrent_version(branch_id: int) -> int:
     """current_version for async code (streams, the long poll) when the hub has no recent value.
 
     Through the process-wide cache instance: no Redis client is built per request."""
-    return await sync_to_async(_current_version_then_close, thread_sensitive=False)(branch_id)
+    return await sync_to_async(in_worker_thread, thread_sensitive=False)(current_version, branch_id)
 
 
 def queue_changed(

@@ -48,7 +48,6 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core import signing
 from django.core.handlers.asgi import ASGIRequest
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import translation
@@ -201,7 +200,7 @@ def _poll_version(branch_id: int) -> int:
         reused = _db_versions.get(branch_id)
     if reused is not None and now - reused[0] < DB_VERSION_REUSE_S:
         return reused[1]
-    number = broadcast._current_version_then_close(branch_id)
+    number = broadcast.in_worker_thread(broadcast.current_version, branch_id)
     with _db_versions_lock:
         _db_versions[branch_id] = (now, number)
     return number
@@ -254,22 +253,6 @@ _flights: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio
 )
 
 
-def _in_worker_thread(compute: Callable, *args):
-    """Run a payload's computation in one of the event loop's worker threads (a small, fixed
-    pool: min(32, CPUs + 4) threads). Each keeps its database connection between versions as a
-    request thread does (CONN_MAX_AGE, health checks): opening one per version cost a
-    PostgreSQL backend each time, 8 per call. The computations run in autocommit and leave no
-    transaction open; one left in an unusable or unexpected state is closed."""
-    connection.close_if_unusable_or_obsolete()
-    try:
-        return compute(*args)
-    finally:
-        if connection.in_atomic_block:  # never by design: do not keep a transaction open
-            connection.close()
-        else:
-            connection.close_if_unusable_or_obsolete()
-
-
 def _forget_flight(flights: dict[str, asyncio.Future], key: str, future: asyncio.Future) -> None:
     if flights.get(key) is future:
         del flights[key]
@@ -290,7 +273,7 @@ async def _shared_payload(key: str, compute: Callable, *args):
     future = flights.get(key)
     if future is None:
         future = asyncio.ensure_future(
-            sync_to_async(_in_worker_thread, thread_sensitive=False)(compute, *args)
+            sync_to_async(broadcast.in_worker_thread, thread_sensitive=False)(compute, *args)
         )
         flights[key] = future
         future.add_done_callback(lambda done: _forget_flight(flights, key, done))

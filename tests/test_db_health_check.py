@@ -2,6 +2,7 @@
 `SELECT 1`, yet a connection the server closed while idle is still replaced before use."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 import pytest
@@ -11,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from config.db.postgresql.base import DatabaseWrapper
+from queueing import broadcast
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL backend only"),
@@ -135,3 +137,64 @@ def test_a_request_after_the_server_killed_the_connection_succeeds(other, persis
     response = client.get(reverse("healthz"))
     assert response.status_code == 200, response.content
     assert connection.connection.get_backend_pid() != pid
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _gone_within(other, pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
+            if cursor.fetchone() is None:
+                return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.fixture
+def live_service_connection():
+    """As the live service runs (docker-compose, bench): CONN_MAX_AGE 0, health checks on."""
+    saved = {key: connection.settings_dict[key] for key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS")}
+    connection.close()
+    connection.settings_dict.update(CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=True)
+    yield
+    connection.close()
+    connection.settings_dict.update(saved)
+
+
+def test_the_live_services_worker_threads_keep_their_connection(other, live_service_connection):
+    """What the live service reads off its event loop (a long poll's or a stream's version, a
+    board's payload) runs in the loop's small thread pool through broadcast.in_worker_thread:
+    the thread keeps its connection although the service's CONN_MAX_AGE is 0 (its request
+    threads live one request each), and one the server killed meanwhile is replaced, not
+    failed. Closing it after each read cost a new PostgreSQL backend per read: 17 a second at
+    500 branches, one per idle counter's long poll."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+
+        def in_thread(compute, *args):
+            return pool.submit(broadcast.in_worker_thread, compute, *args).result()
+
+        first = in_thread(_backend_pid)
+        assert in_thread(broadcast.current_version, 987_654) == 0  # a branch with no events
+        assert in_thread(_backend_pid) == first  # the version read kept the connection
+
+        _terminate(other, first)
+        assert _gone_within(other, first, 2.0)
+        time.sleep(0.05)  # the server's FIN reaches the kept socket a moment after
+        replaced = in_thread(_backend_pid)
+        assert replaced != first
+        assert in_thread(_backend_pid) == replaced
+        pool.submit(lambda: connection.close()).result()  # the pool thread's own connection
+
+
+def test_a_worker_threads_connection_is_renewed_after_its_age(live_service_connection, monkeypatch):
+    monkeypatch.setattr(broadcast, "WORKER_THREAD_CONN_MAX_AGE_S", 0)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(broadcast.in_worker_thread, _backend_pid).result()
+        assert pool.submit(broadcast.in_worker_thread, _backend_pid).result() != first
+        pool.submit(lambda: connection.close()).result()
