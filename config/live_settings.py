@@ -4,16 +4,18 @@ The production settings, with only the URLs the live service serves (config/live
 screens' event streams, version polls and the API's long poll) and only the middleware those
 need, every one of them async-capable. With a single synchronous middleware in the chain,
 Django runs the chain in a thread for the whole request: each open long poll would hold a
-thread for up to 25 s. None of these views reads a session, a user or a form.
+thread for up to 25 s. None of these views reads a session, a user or a form. Django's own
+"async-capable" middleware still sends each hook through a thread; the live service runs
+theirs in the event loop (config/live_middleware.py).
 """
 
 from config.settings import *  # noqa: F403
 
 ROOT_URLCONF = "config.live_urls"
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    "config.live_middleware.SecurityMiddleware",
     "accounts.middleware.RejectNulMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "accounts.headers.CSPMiddleware",
+    "config.live_middleware.LocaleMiddleware",
+    "config.live_middleware.CommonMiddleware",
+    "config.live_middleware.CSPMiddleware",
 ]
