@@ -184,6 +184,29 @@ def test_the_in_process_bench_reports_app_and_database_cpu_per_request(throwaway
     assert before > 0 and after > 0, output
 
 
+def test_the_live_request_bench_compares_the_two_middleware_chains():
+    """bench/live_request_cost.py: the live ASGI app in-process, no database and no Redis."""
+    completed = subprocess.run(  # noqa: S603 (our own interpreter, script and arguments)
+        [
+            sys.executable,
+            str(ROOT / "bench" / "live_request_cost.py"),
+            *("--requests", "50", "--repeat", "1"),
+        ],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    for chain in ("live", "django"):
+        assert result[chain]["status"] == [400], output  # the view answered, no redirect
+        assert result[chain]["cpu_ms"] > 0, output
+
+
 def test_the_instruction_count_is_the_difference_of_two_runs_per_request(tmp_path):
     """bench/count_instructions.py's arithmetic and its reading of callgrind's output (the
     runs themselves take minutes under valgrind: by hand, bench/README.md)."""
