@@ -158,25 +158,30 @@ def test_the_fault_run_loses_nothing_and_sends_nothing_twice(faults_database_url
     assert completed.returncode == 0, output
 
 
-def test_the_in_process_bench_reports_app_and_database_cpu_per_request(throwaway_database_url):
-    """bench/inprocess_hot.py: the WSGI application called in-process, no server (and no
-    Redis here: the script empties the Redis database it is given)."""
+def _run_in_process_bench(script: str, *args: str, timeout: int) -> tuple[dict, str]:
+    """Run bench/<script>; its last line of stdout (JSON) and everything it printed."""
     completed = subprocess.run(  # noqa: S603 (our own interpreter, script and arguments)
-        [
-            sys.executable,
-            str(ROOT / "bench" / "inprocess_hot.py"),
-            *("--database-url", throwaway_database_url, "--redis-url", ""),
-            *("--cycles", "20", "--warm-up", "2"),
-        ],
+        [sys.executable, str(ROOT / "bench" / script), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout,
         check=False,
     )
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    return json.loads(completed.stdout.strip().splitlines()[-1]), output
+
+
+def test_the_in_process_bench_reports_app_and_database_cpu_per_request(throwaway_database_url):
+    """bench/inprocess_hot.py: the WSGI application called in-process, no server (and no
+    Redis here: the script empties the Redis database it is given)."""
+    result, output = _run_in_process_bench(
+        "inprocess_hot.py",
+        *("--database-url", throwaway_database_url, "--redis-url", ""),
+        *("--cycles", "20", "--warm-up", "2"),
+        timeout=180,
+    )
     assert result["cycles"] == 20, output
     assert set(result["app_ms"]) == {"issue", "call", "start", "finish"}, output
     assert result["app_ms_per_request"] > 0, output
@@ -186,22 +191,9 @@ def test_the_in_process_bench_reports_app_and_database_cpu_per_request(throwaway
 
 def test_the_live_request_bench_compares_the_two_middleware_chains():
     """bench/live_request_cost.py: the live ASGI app in-process, no database and no Redis."""
-    completed = subprocess.run(  # noqa: S603 (our own interpreter, script and arguments)
-        [
-            sys.executable,
-            str(ROOT / "bench" / "live_request_cost.py"),
-            *("--requests", "50", "--repeat", "1"),
-        ],
-        cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result, output = _run_in_process_bench(
+        "live_request_cost.py", "--requests", "50", "--repeat", "1", timeout=120
     )
-    output = completed.stdout + completed.stderr
-    assert completed.returncode == 0, output
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
     for chain in ("live", "django"):
         assert result[chain]["status"] == [400], output  # the view answered, no redirect
         assert result[chain]["cpu_ms"] > 0, output

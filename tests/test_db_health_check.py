@@ -1,6 +1,7 @@
 """The PostgreSQL backend's health check (config/db/postgresql/base.py): a socket poll, not a
 `SELECT 1`, yet a connection the server closed while idle is still replaced before use."""
 
+import contextlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -111,15 +112,25 @@ def test_a_connection_the_server_terminated_is_replaced(other):
         assert cursor.fetchone()[0] != pid
 
 
+@contextlib.contextmanager
+def _connection_settings(max_age: int):
+    """The connection's CONN_MAX_AGE for the test, health checks on (the dict is shared by
+    every thread's connection, so threads the test starts see it too)."""
+    saved = {key: connection.settings_dict[key] for key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS")}
+    connection.close()
+    connection.settings_dict.update(CONN_MAX_AGE=max_age, CONN_HEALTH_CHECKS=True)
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.update(saved)
+
+
 @pytest.fixture
 def persistent_connection():
     """Connections kept between requests, as in production (CONN_MAX_AGE 600)."""
-    saved = {key: connection.settings_dict[key] for key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS")}
-    connection.close()
-    connection.settings_dict.update(CONN_MAX_AGE=600, CONN_HEALTH_CHECKS=True)
-    yield
-    connection.close()
-    connection.settings_dict.update(saved)
+    with _connection_settings(600):
+        yield
 
 
 def test_a_request_after_the_server_killed_the_connection_succeeds(other, persistent_connection):
@@ -159,12 +170,8 @@ def _gone_within(other, pid: int, seconds: float) -> bool:
 @pytest.fixture
 def live_service_connection():
     """As the live service runs (docker-compose, bench): CONN_MAX_AGE 0, health checks on."""
-    saved = {key: connection.settings_dict[key] for key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS")}
-    connection.close()
-    connection.settings_dict.update(CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=True)
-    yield
-    connection.close()
-    connection.settings_dict.update(saved)
+    with _connection_settings(0):
+        yield
 
 
 def test_the_live_services_worker_threads_keep_their_connection(other, live_service_connection):
