@@ -16,7 +16,8 @@ import accounts.headers
 class InlineHooks:
     """For a MiddlewareMixin subclass: its hooks called directly in async mode.
 
-    Only for middleware whose hooks do no blocking I/O (headers, redirects, the language)."""
+    Only for middleware whose hooks do no blocking I/O (headers, redirects, the language; a
+    language's catalogue is read from disk once per process, the first time it is asked for)."""
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         response = None
