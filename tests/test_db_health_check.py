@@ -192,7 +192,8 @@ def test_the_live_services_worker_threads_keep_their_connection(other, live_serv
 
         _terminate(other, first)
         assert _gone_within(other, first, 2.0)
-        time.sleep(0.05)  # the server's FIN reaches the kept socket a moment after
+        # The server's FIN reaches the kept socket a moment after: wait for it in that thread.
+        assert pool.submit(_unusable_within, 2.0).result()
         replaced = in_thread(_backend_pid)
         assert replaced != first
         assert in_thread(_backend_pid) == replaced
