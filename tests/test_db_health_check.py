@@ -156,17 +156,6 @@ def _backend_pid() -> int:
         return cursor.fetchone()[0]
 
 
-def _gone_within(other, pid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with other.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
-            if cursor.fetchone() is None:
-                return True
-        time.sleep(0.01)
-    return False
-
-
 @pytest.fixture
 def live_service_connection():
     """As the live service runs (docker-compose, bench): CONN_MAX_AGE 0, health checks on."""
@@ -191,7 +180,6 @@ def test_the_live_services_worker_threads_keep_their_connection(other, live_serv
         assert in_thread(_backend_pid) == first  # the version read kept the connection
 
         _terminate(other, first)
-        assert _gone_within(other, first, 2.0)
         # The server's FIN reaches the kept socket a moment after: wait for it in that thread.
         assert pool.submit(_unusable_within, 2.0).result()
         replaced = in_thread(_backend_pid)

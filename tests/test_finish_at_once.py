@@ -58,6 +58,23 @@ def finish(ticket_id: int, teller, branch, **outcome):
     )
 
 
+def refused_points(visit: Visit, teller, branch, **outcome) -> reception.ReceptionError:
+    """The finish refused for its control points, having written nothing."""
+    with pytest.raises(reception.ReceptionError) as refused:
+        finish(visit.ticket_id, teller, branch, **outcome)
+    assert refused.value.code == "checked_points"
+    assert_nothing_written(visit)
+    return refused.value
+
+
+def assert_nothing_written(visit: Visit) -> None:
+    """The ticket still being served, its visit without an outcome, no event for it."""
+    visit.refresh_from_db()
+    visit.ticket.refresh_from_db()
+    assert visit.ticket.status == TicketStatus.SERVING and visit.outcome == ""
+    assert not OutboxEvent.objects.filter(payload__ticket_id=visit.ticket_id).exists()
+
+
 def written(visit: Visit) -> dict:
     """What a finish wrote about a visit: its outcome fields, its ticket's history row and both
     outbox events with their deliveries (ids left out)."""
@@ -139,20 +156,10 @@ def test_the_ticket_s_own_service_s_points_decide(branch, cash, loans, counter, 
     defaults) but not cash's (which also ask for a signature): the statement must finish a loans ticket and
     refuse a cash ticket, with the reason, having written nothing."""
     cash_visit = serve(branch, cash, counter, teller, phone="13800138003")
-    with pytest.raises(reception.ReceptionError) as refused:
-        finish(
-            cash_visit.ticket_id,
-            teller,
-            branch,
-            outcome="completed",
-            checked_points=["identity_verified"],
-        )
-    assert refused.value.code == "checked_points"
-    assert "Signature checked" in str(refused.value.message)
-    cash_visit.refresh_from_db()
-    cash_visit.ticket.refresh_from_db()
-    assert cash_visit.ticket.status == TicketStatus.SERVING and cash_visit.outcome == ""
-    assert not OutboxEvent.objects.filter(payload__ticket_id=cash_visit.ticket_id).exists()
+    refused = refused_points(
+        cash_visit, teller, branch, outcome="completed", checked_points=["identity_verified"]
+    )
+    assert "Signature checked" in str(refused.message)
     # The cash customer is still at the counter: finish them properly, then a loans customer.
     finish(
         cash_visit.ticket_id,
@@ -183,17 +190,9 @@ def test_a_point_unknown_to_the_ticket_s_service_is_refused(
 ):
     """cash knows "not_a_point_of_loans"; a loans ticket must not be finished with it."""
     visit = serve(branch, loans, counter, teller, phone="13800138005")
-    with pytest.raises(reception.ReceptionError) as refused:
-        finish(
-            visit.ticket_id,
-            teller,
-            branch,
-            outcome="referred",
-            checked_points=["not_a_point_of_loans"],
-        )
-    assert refused.value.code == "checked_points"
-    visit.ticket.refresh_from_db()
-    assert visit.ticket.status == TicketStatus.SERVING
+    refused_points(
+        visit, teller, branch, outcome="referred", checked_points=["not_a_point_of_loans"]
+    )
 
 
 def test_only_the_seated_teller_finishes_and_nothing_is_written_otherwise(
@@ -203,9 +202,7 @@ def test_only_the_seated_teller_finishes_and_nothing_is_written_otherwise(
     colleague = _member(branch, Role.TELLER, "colleague")
     with pytest.raises(queue.QueueError):
         finish(visit.ticket_id, colleague, branch, **OUTCOME)
-    visit.refresh_from_db()
-    assert visit.outcome == "" and visit.ticket.status == TicketStatus.SERVING
-    assert not OutboxEvent.objects.filter(payload__ticket_id=visit.ticket_id).exists()
+    assert_nothing_written(visit)
 
 
 def test_a_ticket_without_a_visit_is_finished_in_one_statement_with_no_visit_event(
