@@ -31,13 +31,21 @@ os.environ["REDIS_URL"] = ""
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-live-request-cost-not-a-secret-" + "x" * 24)
 os.environ.setdefault("DATABASE_URL", "sqlite:////nonexistent/never-opened.sqlite3")
 
-DJANGO_CHAIN = [
-    "django.middleware.security.SecurityMiddleware",
-    "accounts.middleware.RejectNulMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "accounts.headers.CSPMiddleware",
-]
+
+def django_chain(chain: list[str]) -> list[str]:
+    """The same middleware as Django's own classes: each InlineHooks class's original."""
+    from django.utils.module_loading import import_string
+
+    from config.live_middleware import InlineHooks
+
+    paths = []
+    for path in chain:
+        middleware = import_string(path)
+        if issubclass(middleware, InlineHooks):
+            original = middleware.__bases__[1]
+            path = f"{original.__module__}.{original.__qualname__}"
+        paths.append(path)
+    return paths
 
 
 def application(chain: list[str]):
@@ -109,7 +117,10 @@ def main() -> None:
     from queueing import live
 
     path = f"/queue/live/{live.live_token(1)}/wait/"
-    chains = {"live": list(live_settings.MIDDLEWARE), "django": DJANGO_CHAIN}
+    chains = {
+        "live": list(live_settings.MIDDLEWARE),
+        "django": django_chain(live_settings.MIDDLEWARE),
+    }
     results: dict[str, list[tuple[float, float, int]]] = {name: [] for name in chains}
     for _ in range(args.repeat):
         for name, chain in chains.items():
