@@ -389,10 +389,11 @@ def _check_outcome(outcome: str, incomplete_reason: str) -> str:
 
 def _check_points(points: list[dict], ticked: list[str], outcome: str, language: str) -> None:
     """Unknown keys are refused; "completed" needs every required point ticked."""
-    if controls.unknown_keys(points, ticked):
+    unknown = controls.unknown_keys(points, ticked)
+    if unknown:
         raise ReceptionError(
             _("These control points are not this service's: %(keys)s.")
-            % {"keys": ", ".join(controls.unknown_keys(points, ticked))},
+            % {"keys": ", ".join(unknown)},
             code="checked_points",
         )
     if outcome != Visit.Outcome.COMPLETED:
